@@ -1,0 +1,76 @@
+# Mandatbot. `make run` starts everything; `make test` runs the whole test suite.
+# See README.md for the configuration (environment variables).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+BIN         := $(VENV)/bin
+PYTHON      ?= $(shell pyenv which python 2>/dev/null || command -v python3.10 || echo python3)
+MODEL_INPUTS := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/stories/*.yml)) requirements.lock
+MODEL_HASH   = $(shell cat $(MODEL_INPUTS) var/spacy-da/mandat-source.json 2>/dev/null | sha256sum | cut -c1-16)
+MODEL        = models/mandatbot-$(MODEL_HASH).tar.gz
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help install spacy db train run test test-fast eval bench lock clean
+
+help:
+	@echo "make run   - install, build, train when needed, start the bot on SQLite with a demo catalogue"
+	@echo "make test  - the whole test suite (unit, Rasa, end to end)"
+	@echo "make eval  - quality report (NLU cross-validation, acceptance set over REST)"
+	@echo "make train - train the Rasa model if its inputs changed"
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10), "Python 3.10 is required (see .python-version), got " + sys.version' 
+	$(BIN)/pip install --quiet --upgrade "pip<25"
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+install: $(VENV)/.installed
+
+var/spacy-da/mandat-source.json: $(VENV)/.installed
+	$(BIN)/mandat build-spacy
+
+spacy: var/spacy-da/mandat-source.json
+
+db: install
+	$(BIN)/mandat db upgrade
+	$(BIN)/mandat demo
+
+# The model file name carries a hash of its inputs: it is trained only when
+# config, domain, training data, the lock file or the spaCy source changed.
+train: spacy
+	@if [ -f $(MODEL) ]; then echo "Model up to date: $(MODEL)"; else \
+	  mkdir -p models && \
+	  $(BIN)/rasa train --fixed-model-name mandatbot-$(MODEL_HASH) --out models && \
+	  find models -name 'mandatbot-*.tar.gz' ! -name 'mandatbot-$(MODEL_HASH).tar.gz' -delete; fi
+	@ln -sf mandatbot-$(MODEL_HASH).tar.gz models/current.tar.gz
+
+run: db train
+	MODEL=$(MODEL) scripts/run.sh
+
+test: train
+	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+test-fast: spacy
+	$(BIN)/python -m pytest -ra -m "not model and not live" $(PYTEST_ARGS)
+
+eval: train
+	$(BIN)/python -m scripts.evaluate
+
+bench: train
+	$(BIN)/python -m scripts.bench
+
+# Re-resolve every dependency together into the one lock file.
+lock:
+	rm -rf /tmp/mandat-lock && $(PYTHON) -m venv /tmp/mandat-lock
+	/tmp/mandat-lock/bin/pip install --quiet --upgrade "pip<25"
+	/tmp/mandat-lock/bin/pip install --quiet -r requirements.in
+	/tmp/mandat-lock/bin/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf models results var/spacy-da

@@ -1,0 +1,242 @@
+"""Custom actions: read the tracker, call :class:`bot.service.MandateService`, dispatch.
+
+The asker's unit comes from the channel's verified metadata (``team``), else
+from the conversation (slot ``unit``), else the ``unit_form`` asks for it and
+``action_answer_pending`` answers the question asked first (DESIGN.md,
+"Answering", step 2).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.service import default_service
+
+logger = logging.getLogger(__name__)
+
+STRICT_INTENTS = {"nlu_fallback", "out_of_scope"}
+UNIT_QUESTION = "utter_ask_unit"
+
+
+def metadata_unit(tracker: Tracker) -> Optional[str]:
+    """The unit id in the latest message's metadata (``team``), if it is a known unit."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    if not metadata:
+        metadata = tracker.get_slot("session_started_metadata") or {}
+    team = metadata.get("team") if isinstance(metadata, dict) else None
+    if isinstance(team, str) and default_service().unit_exists(team):
+        return team
+    return None
+
+
+def entity_unit(tracker: Tracker) -> Optional[str]:
+    """A unit named in the latest message (``unit`` entity), matched against the catalogue."""
+    for value in tracker.get_latest_entity_values("unit"):
+        found = default_service().find_unit(str(value))
+        if found:
+            return found
+    return None
+
+
+def current_unit(tracker: Tracker) -> Optional[str]:
+    """The asker's unit: metadata, else a unit named now, else the ``unit`` slot."""
+    slot = tracker.get_slot("unit")
+    return metadata_unit(tracker) or entity_unit(tracker) or (
+        slot if default_service().unit_exists(slot) else None
+    )
+
+
+def ask_for_unit(dispatcher: CollectingDispatcher, question: Text, intent: Text) -> List[EventType]:
+    """Remember the question and open ``unit_form`` (it asks "Hvilken enhed ...?")."""
+    dispatcher.utter_message(response=UNIT_QUESTION)
+    return [
+        SlotSet("pending_question", question),
+        SlotSet("pending_intent", intent),
+        ActiveLoop("unit_form"),
+        SlotSet("requested_slot", "unit"),
+    ]
+
+
+def answer_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, question: Text, unit: Text, intent: Text
+) -> List[EventType]:
+    """Answer from the catalogue and dispatch text plus the ``custom`` payload."""
+    service = default_service()
+    if intent == "list_mandates":
+        reply = service.list_entries(unit)
+        dispatcher.utter_message(text=reply.text, json_message=reply.custom)
+        return [SlotSet("unit", unit)]
+    outcome = service.answer(
+        question, unit, user_id=tracker.sender_id, intent=intent, strict=intent in STRICT_INTENTS,
+        store_unanswered=intent != "out_of_scope",
+    )
+    if outcome.result.answer is None and intent == "out_of_scope":
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return [SlotSet("unit", unit)]
+    dispatcher.utter_message(text=outcome.reply.text, json_message=outcome.reply.custom)
+    return [
+        SlotSet("unit", unit),
+        SlotSet("last_mandate_id", outcome.result.answer.mandate_id if outcome.result.answer else None),
+        SlotSet("last_question_id", outcome.question_id),
+    ]
+
+
+class ActionAnswerMandate(Action):
+    """Answer the latest message from the catalogue of the asker's unit."""
+
+    def name(self) -> Text:
+        return "action_answer_mandate"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or "ask_mandate"
+        question = tracker.latest_message.get("text") or ""
+        unit = current_unit(tracker)
+        if unit is None:
+            return ask_for_unit(dispatcher, question, intent)
+        return answer_question(dispatcher, tracker, question, unit, intent)
+
+
+class ActionListMandates(Action):
+    """List the entries in force for the asker's unit, grouped by who decides."""
+
+    def name(self) -> Text:
+        return "action_list_mandates"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        unit = current_unit(tracker)
+        if unit is None:
+            return ask_for_unit(dispatcher, tracker.latest_message.get("text") or "", "list_mandates")
+        return answer_question(dispatcher, tracker, "", unit, "list_mandates")
+
+
+class ActionAnswerPending(Action):
+    """After ``unit_form``: answer the question the user asked before we knew the unit."""
+
+    def name(self) -> Text:
+        return "action_answer_pending"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        unit = tracker.get_slot("unit")
+        question = tracker.get_slot("pending_question")
+        intent = tracker.get_slot("pending_intent") or "ask_mandate"
+        clear = [SlotSet("pending_question", None), SlotSet("pending_intent", None)]
+        if not unit or (question is None and intent != "list_mandates"):
+            dispatcher.utter_message(text="Tak. Hvad vil du gerne vide?")
+            return clear
+        name = default_service().unit_name(unit)
+        dispatcher.utter_message(text=f"Tak. Jeg svarer ud fra mandatkataloget for {name}.")
+        return answer_question(dispatcher, tracker, question or "", unit, intent) + clear
+
+
+class ActionSetUnit(Action):
+    """The user names their unit outside the form ("jeg er i Tandplejen")."""
+
+    def name(self) -> Text:
+        return "action_set_unit"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        service = default_service()
+        unit = entity_unit(tracker) or service.find_unit(tracker.latest_message.get("text") or "")
+        if unit is None:
+            dispatcher.utter_message(
+                text="Den enhed kan jeg ikke finde i kataloget. Skriv navnet på dit team, som det står i organisationen."
+            )
+            return []
+        dispatcher.utter_message(
+            text=f"Tak. Jeg svarer nu ud fra mandatkataloget for {service.unit_name(unit)}. Hvad vil du gerne vide?"
+        )
+        return [SlotSet("unit", unit)]
+
+
+class ValidateUnitForm(FormValidationAction):
+    """Extracts and checks the ``unit`` slot: names, aliases and ids, typo-tolerant."""
+
+    def name(self) -> Text:
+        return "validate_unit_form"
+
+    async def extract_unit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "unit":
+            return {}
+        return {"unit": tracker.latest_message.get("text")}
+
+    def validate_unit(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        service = default_service()
+        unit = entity_unit(tracker) or (service.find_unit(str(value)) if value else None)
+        if unit is None:
+            dispatcher.utter_message(
+                text="Den enhed kan jeg ikke finde. Skriv navnet på dit team eller din afdeling, fx \"Hjemmeplejen Nord\"."
+            )
+            return {"unit": None}
+        return {"unit": unit}
+
+
+class ActionReportMistake(Action):
+    """The user says the last answer is wrong: store it for HR and thank them."""
+
+    def name(self) -> Text:
+        return "action_report_mistake"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        question_id = tracker.get_slot("last_question_id")
+        default_service().record_feedback(
+            "mistake",
+            mandate_id=tracker.get_slot("last_mandate_id"),
+            question_id=int(question_id) if question_id is not None else None,
+            unit_id=current_unit(tracker),
+            user_id=tracker.sender_id,
+            comment=tracker.latest_message.get("text"),
+        )
+        dispatcher.utter_message(
+            text="Tak fordi du siger det. Jeg har sendt det videre, så svaret kan blive rettet. "
+            "Indtil da: spørg din leder, og brug din faglige vurdering."
+        )
+        return []
+
+
+class ActionStoreFeedback(Action):
+    """Thumbs up/down from an answer card (``/feedback{"value": "up", ...}``)."""
+
+    def name(self) -> Text:
+        return "action_store_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        value = next(tracker.get_latest_entity_values("value"), None)
+        if value not in ("up", "down"):
+            dispatcher.utter_message(text="Tak for din feedback.")
+            return []
+        mandate_id = next(tracker.get_latest_entity_values("mandate_id"), None) or tracker.get_slot("last_mandate_id")
+        question_id = next(tracker.get_latest_entity_values("question_id"), None) or tracker.get_slot("last_question_id")
+        default_service().record_feedback(
+            value,
+            mandate_id=mandate_id,
+            question_id=int(question_id) if question_id not in (None, "") else None,
+            unit_id=current_unit(tracker),
+            user_id=tracker.sender_id,
+        )
+        text = "Tak! Godt at svaret hjalp." if value == "up" else (
+            "Tak for din feedback. HR og lederne ser den, så svaret kan blive bedre."
+        )
+        dispatcher.utter_message(text=text)
+        return []
+
+
+def _warm_up() -> None:
+    try:
+        default_service().analyzer.terms("vikar")
+    except Exception:  # pragma: no cover - warm-up is best effort
+        logger.exception("Warm-up of the Danish analyser failed")
+
+
+if os.environ.get("MANDAT_WARMUP") == "1":
+    threading.Thread(target=_warm_up, name="mandat-warmup", daemon=True).start()

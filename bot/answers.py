@@ -1,0 +1,206 @@
+"""Danish answer texts and chat payloads built from mandate entries.
+
+Tone (DESIGN.md): encourage acting within the mandate, make clear that
+learning from mistakes is expected, and point to the leader where the
+decision is the leader's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from bot.db.models import DECISIONS
+
+DECISION_BADGES = {
+    "employee": "Det må du selv",
+    "team": "Det beslutter I i teamet",
+    "leader": "Det beslutter din leder",
+    "other": "Det beslutter en anden",
+}
+"""Short Danish label of who decides, as shown on answer cards."""
+
+LIST_HEADINGS = {
+    "employee": "Det må du selv beslutte",
+    "team": "Det beslutter I selv i teamet",
+    "leader": "Det beslutter din leder",
+    "other": "Det beslutter andre",
+}
+
+
+def format_dkk(amount: int | float) -> str:
+    """Danish amount text: 25000 -> ``"25.000 kr."``."""
+    return f"{int(round(amount)):,}".replace(",", ".") + " kr."
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A bot message: Danish ``text`` and the machine-readable ``custom`` payload."""
+
+    text: str
+    custom: dict
+
+
+def _headline(entry, amount: int | None) -> str:
+    decision = entry.decision
+    over = entry.limit_dkk is not None and amount is not None and amount > entry.limit_dkk
+    if over and decision in ("employee", "team"):
+        who = "du" if decision == "employee" else "I i teamet"
+        return (
+            f"Ikke ved det beløb: {who} må selv beslutte op til {format_dkk(entry.limit_dkk)}, "
+            f"og du nævner {format_dkk(amount)}. Over grænsen skal du have det godkendt"
+            f"{' af ' + entry.contact.lower() if entry.contact else ' af din leder'}."
+        )
+    if decision == "employee":
+        return "Ja, det må du gerne selv beslutte."
+    if decision == "team":
+        return "Det beslutter I selv i teamet."
+    if decision == "leader":
+        return "Det er din leders beslutning."
+    return f"Det beslutter {entry.decided_by or 'en anden end dig'}."
+
+
+def _closing(decision: str) -> str:
+    if decision == "employee":
+        return "Brug din faglige vurdering inden for rammen. Går noget skævt, lærer vi af det sammen."
+    if decision == "team":
+        return "Tag beslutningen sammen i teamet, og brug jeres faglige vurdering inden for rammen."
+    if decision == "leader":
+        return "Tal med din leder om det: det er helt i orden at spørge, og du må gerne komme med et forslag."
+    return "Kontakt dem, der beslutter. Du må gerne komme med et forslag."
+
+
+def mandate_reply(
+    entry,
+    *,
+    unit_name: str | None = None,
+    asker_unit_id: str | None = None,
+    amount_dkk: int | None = None,
+    english: bool = False,
+    question_id: int | None = None,
+) -> Reply:
+    """The answer to a question from one entry.
+
+    Args:
+        entry: a :class:`bot.db.models.Mandate` (or an object with its fields).
+        unit_name: display name of the entry's unit.
+        asker_unit_id: the asker's unit (to say when the entry is inherited).
+        amount_dkk: an amount from the question, compared with ``limit_dkk``.
+        english: the question was in English (we answer in Danish and say so).
+        question_id: id of the stored question (for feedback buttons).
+
+    Returns:
+        A :class:`Reply`; ``custom`` follows DESIGN.md: ``{"type":
+        "mandate_answer", "mandate_id", "unit", "decision", ...}`` plus the
+        card fields (topic, conditions, limit, inform, how, source).
+    """
+    lines = []
+    if english:
+        lines.append("(I answer in Danish, the language of the catalogue.)")
+    lines.append(f"{_headline(entry, amount_dkk)} Emne: {entry.topic}.")
+    lines.append(entry.summary)
+    conditions = list(entry.conditions or [])
+    if conditions:
+        lines.append("Betingelser:\n" + "\n".join(f"• {c}" for c in conditions))
+    if entry.limit_dkk is not None:
+        limit = f"Beløbsgrænse: {format_dkk(entry.limit_dkk)}"
+        if amount_dkk is not None and amount_dkk <= entry.limit_dkk:
+            limit += f" (dit beløb, {format_dkk(amount_dkk)}, er inden for grænsen)"
+        lines.append(limit + ".")
+    if entry.inform:
+        lines.append(f"Giv besked: {entry.inform}")
+    if entry.how:
+        lines.append(f"Sådan gør du: {entry.how}")
+    source = f"Kilde: {entry.source}" if entry.source else "Kilde: jeres mandatkatalog"
+    if unit_name and asker_unit_id and asker_unit_id != entry.unit_id:
+        source += f" (gælder for hele {unit_name})"
+    lines.append(source + ".")
+    if entry.contact:
+        lines.append(f"Spørgsmål: {entry.contact}.")
+    lines.append(_closing(entry.decision))
+    custom = {
+        "type": "mandate_answer",
+        "mandate_id": entry.id,
+        "unit": entry.unit_id,
+        "decision": entry.decision,
+        "badge": DECISION_BADGES[entry.decision],
+        "topic": entry.topic,
+        "decided_by": entry.decided_by,
+        "summary": entry.summary,
+        "conditions": conditions,
+        "limit_dkk": entry.limit_dkk,
+        "amount_dkk": amount_dkk,
+        "inform": entry.inform,
+        "how": entry.how,
+        "source": entry.source,
+        "unit_name": unit_name,
+        "question_id": question_id,
+    }
+    return Reply("\n".join(lines), custom)
+
+
+def no_answer_reply(
+    question_id: int | None,
+    *,
+    reason: str = "low_score",
+    outside_topic: str | None = None,
+    outside_unit_name: str | None = None,
+    outside_valid_to: dt.date | None = None,
+    contact: str | None = None,
+) -> Reply:
+    """The honest "I don't know" answer; the question is stored for HR.
+
+    Args:
+        question_id: id of the stored (redacted) question.
+        reason: retrieval's reason (``low_score``, ``other_unit``, ``tie``, ...).
+        outside_topic / outside_unit_name / outside_valid_to: a fitting entry
+            that is not in force for the asker (another unit's, or expired).
+        contact: whom to ask meanwhile (default: the nearest leader).
+    """
+    lines = ["Det kan jeg ikke finde et klart svar på i jeres mandatkatalog."]
+    if outside_topic and outside_valid_to:
+        lines.append(
+            f"Der var en regel om \"{outside_topic}\", men den gjaldt kun til "
+            f"{outside_valid_to.strftime('%d.%m.%Y')}."
+        )
+    elif outside_topic and outside_unit_name:
+        lines.append(
+            f"Der findes en regel om \"{outside_topic}\" for {outside_unit_name}, "
+            "men den gælder ikke for din enhed."
+        )
+    lines.append(
+        "Jeg har gemt dit spørgsmål uden personoplysninger, så HR kan se det og få "
+        "beslutningskompetencen beskrevet."
+    )
+    lines.append(f"Indtil da: spørg {contact or 'din nærmeste leder'}.")
+    return Reply(" ".join(lines), {"type": "no_mandate", "question_id": question_id})
+
+
+def list_reply(entries: Sequence, unit_name: str) -> Reply:
+    """The unit's entries in force, grouped by who decides (``list_mandates``)."""
+    if not entries:
+        return Reply(f"Der er ingen poster i mandatkataloget for {unit_name} endnu.",
+                     {"type": "mandate_list", "unit_name": unit_name, "groups": {}})
+    groups: dict[str, list] = {d: [] for d in DECISIONS}
+    for entry in sorted(entries, key=lambda e: e.topic.lower()):
+        groups[entry.decision].append(entry)
+    lines = [f"Det her gælder for {unit_name}:"]
+    for decision, items in groups.items():
+        if not items:
+            continue
+        lines.append(f"\n{LIST_HEADINGS[decision]}:")
+        for entry in items:
+            extra = f" ({entry.decided_by})" if decision == "other" and entry.decided_by else ""
+            lines.append(f"• {entry.topic}{extra}")
+    lines.append("\nSpørg om et af emnerne for at få betingelser og kilde.")
+    payload = {
+        "type": "mandate_list",
+        "unit_name": unit_name,
+        "groups": {d: [{"mandate_id": e.id, "topic": e.topic} for e in items] for d, items in groups.items() if items},
+    }
+    return Reply("\n".join(lines), payload)
+
+
+def unit_names(units: Iterable) -> dict[str, str]:
+    """``{unit_id: name}`` of model objects."""
+    return {u.id: u.name for u in units}

@@ -1,0 +1,1 @@
+"""The mandate catalogue: validation, import/export and the organisational tree."""

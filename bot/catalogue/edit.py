@@ -1,0 +1,117 @@
+"""Creating, changing and deleting entries, always with a history record.
+
+Every write path (``mandat import``, the admin app) goes through these
+functions, so each change is kept as who/when/field-by-field diff and a save
+based on a stale version is refused (optimistic locking).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.catalogue.schema import MANDATE_FIELDS, MandateSpec, UnitSpec
+from bot.db.models import Mandate, MandateHistory, Unit
+
+
+class EditConflict(Exception):
+    """The entry changed since the editor loaded it (``expected`` != ``actual`` version)."""
+
+    def __init__(self, mandate_id: str, expected: int, actual: int):
+        self.mandate_id, self.expected, self.actual = mandate_id, expected, actual
+        super().__init__(
+            f"Posten '{mandate_id}' er ændret af en anden (version {actual}, du redigerede version {expected})."
+        )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def mandate_values(entry: Mandate) -> dict[str, Any]:
+    """The entry as a YAML-v1 dict (field order of the format, dates as ISO text)."""
+    values = {}
+    for name in MANDATE_FIELDS:
+        attr = "unit_id" if name == "unit" else name
+        values[name] = _json_value(getattr(entry, attr))
+    return values
+
+
+def _spec_values(spec: MandateSpec) -> dict[str, Any]:
+    return {k: _json_value(v) for k, v in dataclasses.asdict(spec).items()}
+
+
+def save_mandate(
+    session: Session, spec: MandateSpec, changed_by: str, expected_version: int | None = None
+) -> str:
+    """Create or update the entry ``spec.id`` and record the change.
+
+    Args:
+        session: open session; the caller commits.
+        spec: the complete new state (validated).
+        changed_by: who makes the change (user name, or ``import:FILE``).
+        expected_version: the version the editor started from; None skips
+            the check (imports are authoritative).
+
+    Returns:
+        ``"created"``, ``"updated"`` or ``"unchanged"``.
+
+    Raises:
+        EditConflict: the stored version differs from ``expected_version``.
+    """
+    entry = session.get(Mandate, spec.id)
+    new = _spec_values(spec)
+    if entry is None:
+        entry = Mandate(id=spec.id)
+        _assign(entry, spec)
+        session.add(entry)
+        session.add(MandateHistory(mandate_id=spec.id, changed_by=changed_by, action="create",
+                                   changes={k: [None, v] for k, v in new.items() if v not in (None, [])}))
+        return "created"
+    if expected_version is not None and entry.version != expected_version:
+        raise EditConflict(spec.id, expected_version, entry.version)
+    old = mandate_values(entry)
+    changes = {k: [old[k], new[k]] for k in MANDATE_FIELDS if old[k] != new[k]}
+    if not changes:
+        return "unchanged"
+    _assign(entry, spec)
+    session.add(MandateHistory(mandate_id=spec.id, changed_by=changed_by, action="update", changes=changes))
+    return "updated"
+
+
+def delete_mandate(session: Session, mandate_id: str, changed_by: str) -> None:
+    """Delete an entry, keeping its last state in the history."""
+    entry = session.get(Mandate, mandate_id)
+    if entry is None:
+        return
+    old = mandate_values(entry)
+    session.add(MandateHistory(mandate_id=mandate_id, changed_by=changed_by, action="delete",
+                               changes={k: [v, None] for k, v in old.items() if v not in (None, [])}))
+    session.delete(entry)
+
+
+def save_unit(session: Session, spec: UnitSpec) -> str:
+    """Create or update a unit; returns ``created``, ``updated`` or ``unchanged``."""
+    unit = session.get(Unit, spec.id)
+    if unit is None:
+        session.add(Unit(id=spec.id, name=spec.name, parent_id=spec.parent, aliases=list(spec.aliases)))
+        return "created"
+    if (unit.name, unit.parent_id, list(unit.aliases or [])) == (spec.name, spec.parent, list(spec.aliases)):
+        return "unchanged"
+    unit.name, unit.parent_id, unit.aliases = spec.name, spec.parent, list(spec.aliases)
+    return "updated"
+
+
+def _assign(entry: Mandate, spec: MandateSpec) -> None:
+    for name in MANDATE_FIELDS:
+        if name == "id":
+            continue
+        attr = "unit_id" if name == "unit" else name
+        value = getattr(spec, name)
+        setattr(entry, attr, list(value) if isinstance(value, list) else value)

@@ -1,0 +1,214 @@
+"""The ``mandat`` command: catalogue import/export, listings, questions, set-up.
+
+Run ``mandat --help`` for the sub-commands. Exit codes: 0 success, 1 the input
+was rejected (errors are printed, nothing was changed), 2 usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.config import get_settings
+
+DEMO_CATALOGUE = Path(__file__).resolve().parent / "demo" / "catalogue.yaml"
+
+
+def _session():
+    from bot.db.session import session_scope
+
+    return session_scope(get_settings().database_url)
+
+
+def cmd_db_upgrade(_args) -> int:
+    from bot.db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("Databasen er opdateret.")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from bot.catalogue.io import import_file
+    from bot.catalogue.schema import CatalogueValidationError
+    from bot.db.session import new_session
+
+    session = new_session(get_settings().database_url)
+    try:
+        report = import_file(session, args.file, replace=args.replace, dry_run=args.dry_run)
+    except CatalogueValidationError as exc:
+        print(f"{args.file}: {len(exc.errors)} fejl, intet er ændret:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"Kan ikke læse {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    finally:
+        session.close()
+    prefix = "Prøvekørsel (intet gemt): " if args.dry_run else "Importeret: "
+    print(prefix + report.summary())
+    for mandate_id in report.deleted_ids:
+        print(f"  slettet: {mandate_id}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from bot.catalogue.io import dump_yaml, export_catalogue
+
+    with _session() as session:
+        doc = export_catalogue(session, args.unit or None)
+    text = dump_yaml(doc)
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"Eksporteret {len(doc['units'])} enheder og {len(doc['mandates'])} poster til {args.file}.")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from sqlalchemy import select
+
+    from bot.catalogue.tree import entries_in_force
+    from bot.db.models import Mandate, Unit
+
+    settings = get_settings()
+    with _session() as session:
+        if args.unit:
+            if session.get(Unit, args.unit) is None:
+                print(f"Ukendt enhed: {args.unit}", file=sys.stderr)
+                return 1
+            entries = entries_in_force(session, args.unit, settings.today())
+            print(f"Poster i kraft for {args.unit} ({len(entries)}):")
+        else:
+            entries = session.execute(select(Mandate).order_by(Mandate.unit_id, Mandate.id)).scalars().all()
+            print(f"Alle poster ({len(entries)}):")
+        today = settings.today()
+        for entry in entries:
+            state = "" if entry.in_force(today) else "  [ikke i kraft]"
+            print(f"  {entry.id:<32} {entry.unit_id:<28} {entry.decision:<8} {entry.topic}{state}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from sqlalchemy import select
+
+    from bot.catalogue.edit import mandate_values
+    from bot.db.models import Mandate, MandateHistory
+
+    with _session() as session:
+        entry = session.get(Mandate, args.id)
+        if entry is None:
+            print(f"Ukendt post: {args.id}", file=sys.stderr)
+            return 1
+        for name, value in mandate_values(entry).items():
+            if isinstance(value, list):
+                value = "; ".join(value)
+            print(f"{name:>11}: {'' if value is None else value}")
+        print(f"{'version':>11}: {entry.version}")
+        history = session.execute(
+            select(MandateHistory).where(MandateHistory.mandate_id == args.id).order_by(MandateHistory.id)
+        ).scalars().all()
+        print("Historik:")
+        for item in history:
+            print(f"  {item.changed_at:%Y-%m-%d %H:%M} {item.changed_by}: {item.action} {', '.join(item.changes)}")
+    return 0
+
+
+def cmd_questions(args) -> int:
+    from sqlalchemy import select
+
+    from bot.db.models import Question
+
+    with _session() as session:
+        query = select(Question).where(Question.outcome == "unanswered")
+        if args.unit:
+            query = query.where(Question.unit_id == args.unit)
+        rows = session.execute(query.order_by(Question.asked_at.desc(), Question.id.desc()).limit(args.limit)).scalars().all()
+        print(f"Ubesvarede spørgsmål ({len(rows)}, nyeste først):")
+        for row in rows:
+            best = f"  [bedste bud: {row.best_mandate_id} {row.best_score:.2f}]" if row.best_mandate_id else ""
+            print(f"  #{row.id} {row.asked_at:%Y-%m-%d %H:%M} {row.unit_id or '-':<24} {row.status:<8} {row.text}{best}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Load the demo catalogue when the database has no units yet (or with --force)."""
+    from sqlalchemy import func, select
+
+    from bot.db.models import Unit
+
+    with _session() as session:
+        count = session.execute(select(func.count(Unit.id))).scalar()
+    if count and not args.force:
+        print(f"Kataloget har allerede {count} enheder; demo-kataloget indlæses ikke.")
+        return 0
+    args.file, args.replace, args.dry_run = str(DEMO_CATALOGUE), False, False
+    return cmd_import(args)
+
+
+def cmd_build_spacy(args) -> int:
+    from bot.nlu.spacy_model import build
+
+    print(build(args.path or get_settings().spacy_model))
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from bot.service import MandateService
+
+    outcome = MandateService().answer(args.question, args.unit, store=not args.no_store)
+    print(outcome.reply.text)
+    print(outcome.reply.custom)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mandat``."""
+    parser = argparse.ArgumentParser(prog="mandat", description="Mandatbot: mandatkatalog og spørgsmål.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("import", help="importér et katalog (YAML, version 1): alt eller intet")
+    p.add_argument("file")
+    p.add_argument("--replace", action="store_true", help="gør filens enheders poster lig med filen (sletter andre)")
+    p.add_argument("--dry-run", action="store_true", help="vis hvad der ville ske, uden at gemme")
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("export", help="eksportér kataloget som YAML ('-' = standard output)")
+    p.add_argument("file")
+    p.add_argument("--unit", action="append", help="kun denne enhed (kan gentages)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("list", help="vis poster (med --unit: dem i kraft for enheden)")
+    p.add_argument("--unit")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("show", help="vis én post med historik")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+    p = sub.add_parser("questions", help="ubesvarede spørgsmål, nyeste først")
+    p.add_argument("--unit")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_questions)
+    p = sub.add_parser("ask", help="stil et spørgsmål uden chatten (til test)")
+    p.add_argument("question")
+    p.add_argument("--unit", required=True)
+    p.add_argument("--no-store", action="store_true")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("db", help="database: 'mandat db upgrade'")
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(func=cmd_db_upgrade)
+    p = sub.add_parser("demo", help="indlæs demo-kataloget, hvis databasen er tom")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("build-spacy", help="byg spaCy-pipelinen til lemmaer (var/spacy-da)")
+    p.add_argument("--path")
+    p.set_defaults(func=cmd_build_spacy)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``mandat``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

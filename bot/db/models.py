@@ -1,0 +1,157 @@
+"""SQLAlchemy 1.4 models (2.0-style API) for the catalogue, questions and feedback.
+
+Tables:
+    units             organisational tree (kommune -> område -> team)
+    mandates          mandate entries (every field of the YAML format v1)
+    mandate_history   who changed which entry when, field by field
+    questions         every question the bot handled (redacted text)
+    feedback          thumbs up/down and "the answer is wrong" reports
+
+Migrations live in ``bot/db/migrations``; change a model, then add a revision.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+DECISIONS = ("employee", "team", "leader", "other")
+"""Who decides: the employee, the team, the leader, or someone else (``decided_by``)."""
+
+QUESTION_STATUSES = ("new", "answered", "not_relevant")
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC timestamp (stored as such in every table)."""
+    return dt.datetime.utcnow()
+
+
+class Unit(Base):
+    """An organisational unit; ``parent_id`` is None for the root (kommune)."""
+
+    __tablename__ = "units"
+
+    id = Column(String(64), primary_key=True)
+    name = Column(String(200), nullable=False)
+    parent_id = Column(String(64), ForeignKey("units.id"), nullable=True, index=True)
+    aliases = Column(JSON, nullable=False, default=list)
+
+    parent = relationship("Unit", remote_side=[id], backref="children")
+
+
+class Mandate(Base):
+    """One mandate entry: who decides a topic for a unit and the units below it.
+
+    ``version`` is SQLAlchemy's optimistic-locking counter: a save based on a
+    stale version raises ``StaleDataError`` instead of overwriting.
+    """
+
+    __tablename__ = "mandates"
+
+    id = Column(String(64), primary_key=True)
+    unit_id = Column(String(64), ForeignKey("units.id"), nullable=False, index=True)
+    topic = Column(String(300), nullable=False)
+    topic_key = Column(String(64), nullable=True, index=True)
+    decision = Column(String(16), nullable=False)
+    decided_by = Column(String(300), nullable=True)
+    summary = Column(Text, nullable=False)
+    conditions = Column(JSON, nullable=False, default=list)
+    limit_dkk = Column(Integer, nullable=True)
+    inform = Column(Text, nullable=True)
+    how = Column(Text, nullable=True)
+    examples = Column(JSON, nullable=False, default=list)
+    keywords = Column(JSON, nullable=False, default=list)
+    source = Column(String(500), nullable=True)
+    contact = Column(String(300), nullable=True)
+    valid_from = Column(Date, nullable=True)
+    valid_to = Column(Date, nullable=True)
+    review_by = Column(Date, nullable=True)
+    version = Column(Integer, nullable=False, default=1)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    unit = relationship("Unit")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(
+            "decision IN ('employee', 'team', 'leader', 'other')", name="ck_mandates_decision"
+        ),
+    )
+
+    def in_force(self, day: dt.date) -> bool:
+        """True when ``day`` lies within ``valid_from..valid_to`` (both inclusive, open ends)."""
+        if self.valid_from and day < self.valid_from:
+            return False
+        if self.valid_to and day > self.valid_to:
+            return False
+        return True
+
+
+class MandateHistory(Base):
+    """One change of one entry. ``changes`` maps field -> [old, new] (JSON values)."""
+
+    __tablename__ = "mandate_history"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    mandate_id = Column(String(64), nullable=False, index=True)
+    changed_at = Column(DateTime, nullable=False, default=utcnow)
+    changed_by = Column(String(200), nullable=False)
+    action = Column(String(16), nullable=False)  # create | update | delete
+    changes = Column(JSON, nullable=False, default=dict)
+
+
+class Question(Base):
+    """A question the bot handled, redacted before storing.
+
+    ``outcome`` is ``answered`` (``mandate_id``/``decision`` set) or
+    ``unanswered`` (HR reviews these; ``status`` tracks the review).
+    """
+
+    __tablename__ = "questions"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    asked_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    unit_id = Column(String(64), nullable=True, index=True)
+    user_pseudonym = Column(String(64), nullable=True)
+    text = Column(Text, nullable=False)
+    intent = Column(String(64), nullable=True)
+    outcome = Column(String(16), nullable=False, default="unanswered")
+    mandate_id = Column(String(64), nullable=True)
+    decision = Column(String(16), nullable=True)
+    best_mandate_id = Column(String(64), nullable=True)
+    best_score = Column(Float, nullable=True)
+    status = Column(String(16), nullable=False, default="new")
+    status_by = Column(String(200), nullable=True)
+    status_at = Column(DateTime, nullable=True)
+
+    __table_args__ = (Index("ix_questions_outcome_asked", "outcome", "asked_at"),)
+
+
+class Feedback(Base):
+    """Feedback on an answer: ``value`` is ``up``, ``down`` or ``mistake``."""
+
+    __tablename__ = "feedback"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    question_id = Column(Integer, ForeignKey("questions.id"), nullable=True)
+    mandate_id = Column(String(64), nullable=True)
+    unit_id = Column(String(64), nullable=True)
+    user_pseudonym = Column(String(64), nullable=True)
+    value = Column(String(16), nullable=False)
+    comment = Column(Text, nullable=True)

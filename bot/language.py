@@ -1,0 +1,211 @@
+"""Danish normalisation: NFC, case, æ/ø/å written ae/oe/aa, lemmas, stems, amounts.
+
+The analyser turns a text into *terms*: lower-cased lemma (spaCy lookup
+lemmatizer, tables from spacy-lookups-data, or ``da_core_news_sm`` where it is
+installed), reduced by the Snowball Danish stemmer and folded to ASCII
+(æ -> ae, ø -> oe, å -> aa), minus stop words. Folding both the catalogue and
+the question makes "maa", "må" and "ma" meet; typos are handled by retrieval.
+
+Sources: Snowball Danish stemmer (https://snowballstem.org/algorithms/danish/),
+spaCy's Danish stop-word list (spacy/lang/da/stop_words.py).
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import snowballstemmer
+
+_FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ä": "ae", "ö": "oe", "ü": "u"})
+_WORD = re.compile(r"[a-zæøåéäöü0-9]+(?:-[a-zæøåéäöü0-9]+)*", re.IGNORECASE)
+
+# Words that frame a question about a decision but say nothing about its topic.
+FRAMING_WORDS = frozenset(
+    """må maa ma mag måtte måske skal skulle kan kunne kunnet vil ville gerne godt bare lige selv selve
+    lov tilladelse tilladt tillade ok okay spørge spørg spørger spurgt bestemme bestemmer beslutte
+    beslutter beslutning beslutninger godkende godkender godkendelse godkendt hvem hvad hvordan hvornår
+    hvorfor hvor hvilken hvilket hvilke jeg mig min mit mine vi os vores du dig din dit dine de dem
+    deres han ham hans hun hende man en et den det der som og eller at til fra på i om med af for
+    ud op ind over under efter før hos ved ikke nej ja også altid aldrig nogen noget nogle have har
+    havde være er var blive bliver blevet få får fik gøre gør gjort sige siger tage tager ka kan'
+    behøve behøver nødt mange meget hele helt andre anden andet egen eget egne hvis når fordi
+    sådan så lidt noget nogen gang nu i dag kr kroner dkk leder lederen lede chef chefen ledelse ledelsen nærmeste""".split()
+)
+# English function words: used to detect English questions.
+ENGLISH_WORDS = frozenset(
+    """i you we can may could should do does did is are am the a an to of in on at for my our your
+    who what when how why it this that with allowed allow decide decides myself yourself ourselves
+    if be have has need must hi hello thanks please""".split()
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "language_data"
+
+
+def normalise(text: str) -> str:
+    """NFC-normalise, lower-case and collapse whitespace."""
+    text = unicodedata.normalize("NFC", text or "")
+    return " ".join(text.lower().split())
+
+
+def fold_ascii(word: str) -> str:
+    """Fold Danish letters to the ASCII spelling people type without them (æ -> ae, ø -> oe, å -> aa)."""
+    return word.lower().translate(_FOLD)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens of ``text`` (letters, digits, inner hyphens)."""
+    return _WORD.findall(normalise(text))
+
+
+_AMOUNT = re.compile(
+    r"(?:(?:kr\.?|dkk)\s*(?P<pre>\d{1,3}(?:[.\s]\d{3})+|\d+)(?:,\d+)?)"
+    r"|(?:(?P<num>\d{1,3}(?:[.\s]\d{3})+|\d+)(?:,\d+)?\s*(?P<k>k\b|t\.?kr\.?|tusind)?\s*(?:kr\b\.?|kroner\b|dkk\b|,-))"
+    r"|(?:(?:koster|kostede|beløb på|pris på|for|til)\s+(?P<bare>\d{1,3}(?:\.\d{3})+|\d{3,}))",
+    re.IGNORECASE,
+)
+
+
+def parse_amounts(text: str) -> list[int]:
+    """Amounts in DKK mentioned in ``text``, in order.
+
+    Recognises "3.000 kr.", "3000 kroner", "kr. 3.000", "2.500,50 kr", "5 t.kr.",
+    "10k kr", and bare thousands after "koster"/"for"/"til" ("hvad hvis det
+    koster 8.000?"). Decimals are dropped (whole kroner).
+    """
+    found: list[int] = []
+    for match in _AMOUNT.finditer(text or ""):
+        raw = match.group("pre") or match.group("num") or match.group("bare")
+        if not raw:
+            continue
+        value = int(re.sub(r"[.\s]", "", raw))
+        if match.group("k"):
+            value *= 1000
+        found.append(value)
+    return found
+
+
+def looks_english(text: str) -> bool:
+    """True when most function words of ``text`` are English (a cheap language guess)."""
+    tokens = words(text)
+    if not tokens:
+        return False
+    english = sum(t in ENGLISH_WORDS for t in tokens)
+    danish = sum(t in FRAMING_WORDS and t not in ENGLISH_WORDS for t in tokens)
+    return english >= 2 and english > danish
+
+
+@functools.lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.da.stop_words import STOP_WORDS
+
+    return frozenset(fold_ascii(w) for w in set(STOP_WORDS) | FRAMING_WORDS)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    return snowballstemmer.stemmer("danish")
+
+
+class DanishAnalyzer:
+    """Text -> terms for retrieval, with a spaCy pipeline for lemmas.
+
+    Args:
+        model: path or package name of a spaCy pipeline (see
+            :func:`bot.nlu.spacy_model.build`); None or a missing path falls
+            back to ``spacy.blank("da")`` with the lookup lemmatizer.
+    """
+
+    def __init__(self, model: str | None = None):
+        self._nlp = _load_nlp(model)
+        self._restore = _restore_map()
+
+    @property
+    def lemma_source(self) -> str:
+        """Which lemmatizer is in use: the pipeline's name and lemmatizer mode."""
+        meta = self._nlp.meta
+        mode = "none"
+        if "lemmatizer" in self._nlp.pipe_names:
+            mode = getattr(self._nlp.get_pipe("lemmatizer"), "mode", "?")
+        return f"{meta.get('lang')}_{meta.get('name')} ({mode})"
+
+    def tokens(self, text: str) -> list[tuple[str, str]]:
+        """``(token, lemma)`` pairs, lower case; ASCII spellings ("vaelge",
+        "koere") are restored to æøå first where the word is known."""
+        tokens = [self._restore.get(w, w) for w in words(text)]
+        if not tokens:
+            return []
+        doc = self._nlp(" ".join(tokens))
+        return [
+            (t.text.lower(), (t.lemma_ or t.text).lower())
+            for t in doc
+            if not t.is_punct and not t.is_space
+        ]
+
+    def lemmas(self, text: str) -> list[str]:
+        """Lower-case lemmas of the word tokens of ``text`` (see :meth:`tokens`)."""
+        return [lemma for _, lemma in self.tokens(text)]
+
+    def terms(self, text: str) -> list[str]:
+        """Content terms: stemmed, ASCII-folded lemmas without stop words."""
+        stop = _stop_words()
+        stem = _stemmer().stemWord
+        out = []
+        for token, lemma in self.tokens(text):
+            folded = fold_ascii(lemma)
+            if folded in stop or fold_ascii(token) in stop or len(folded) < 2 or folded.isdigit():
+                continue
+            out.append(fold_ascii(stem(lemma)))
+        return out
+
+
+def stem_term(word: str) -> str:
+    """The term for one already-lemmatised word (stem, folded)."""
+    return fold_ascii(_stemmer().stemWord(word.lower()))
+
+
+def is_stop_word(word: str) -> bool:
+    """True for Danish stop words and question-framing words (folded comparison)."""
+    return fold_ascii(word) in _stop_words()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_nlp(model: str | None):
+    import spacy
+
+    if model and (Path(model).exists() or not ("/" in model or "\\" in model)):
+        try:
+            return spacy.load(model, exclude=["parser", "ner", "senter", "attribute_ruler"])
+        except OSError:
+            pass
+    nlp = spacy.blank("da")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return nlp
+
+
+@functools.lru_cache(maxsize=1)
+def _lemma_table() -> dict[str, str]:
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "da_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@functools.lru_cache(maxsize=1)
+def _restore_map() -> dict[str, str]:
+    """ASCII spelling -> Danish word, for words of the lemma table whose
+    folded form is unambiguous and is not itself a Danish word."""
+    table = _lemma_table()
+    known = set(table) | set(table.values())
+    candidates: dict[str, str | None] = {}
+    for word in known:
+        if not any(ch in word for ch in "æøå"):
+            continue
+        key = fold_ascii(word)
+        candidates[key] = None if key in candidates and candidates[key] != word else word
+    return {k: v for k, v in candidates.items() if v and k not in known}

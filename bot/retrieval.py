@@ -1,0 +1,352 @@
+"""Question + unit -> ranked mandate entries, or abstain.
+
+The ranker compares the *whole question* with every entry of the catalogue,
+so entries imported or edited at run time are answerable at once, without
+retraining. Two similarities are combined:
+
+* a weighted term similarity: Danish lemmas reduced by the Snowball stemmer
+  and folded to ASCII (:mod:`bot.language`), typo-corrected against the
+  catalogue's vocabulary (optimal-string-alignment distance, rapidfuzz),
+  expanded with the thesaurus and the English glossary in
+  ``bot/language_data``; each entry field has a weight (keywords and the
+  leader's example phrasings count most); TF-IDF cosine (Salton & Buckley 1988);
+* a character n-gram similarity (3-5-grams inside word boundaries, scikit-learn
+  ``TfidfVectorizer(analyzer="char_wb")``), which matches parts of Danish
+  compounds ("mentor" ~ "mentorstøtte") and spelling variants.
+
+Abstention (DESIGN.md, "Answering"): the bot abstains when the best entry in
+force for the unit scores below ``min_score``, when an entry that is *not* in
+force for the unit (another unit's entry, an expired one) fits clearly better
+than anything that is, and when two entries with different decisions are
+closer than ``min_margin``. A wrong "ja, det må du" is the worst failure.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.catalogue.tree import ancestors, select_in_force
+from bot.language import DATA_DIR, DanishAnalyzer, fold_ascii, looks_english, parse_amounts, words
+
+FIELD_WEIGHTS = {
+    "topic": 3.0,
+    "keywords": 3.0,
+    "examples": 2.0,
+    "summary": 1.0,
+    "conditions": 0.5,
+    "how": 0.3,
+    "inform": 0.3,
+}
+"""Weight of a term by the entry field it occurs in (a term counts once per field)."""
+EXPANSION_WEIGHT = 0.5
+"""Weight of a thesaurus word added to a question, relative to the asked word."""
+CHAR_SHARE = 0.2
+"""Share of the character n-gram similarity in the final score (the rest: terms)."""
+COMPOUND_WEIGHT = 0.8
+"""Weight of a catalogue word that shares a compound part with an asked word (times the similarity)."""
+
+
+@dataclass(frozen=True)
+class EntryDoc:
+    """The part of a mandate entry that retrieval needs (a snapshot, no session)."""
+
+    id: str
+    unit_id: str
+    topic_key: str | None
+    decision: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    topic: str
+    summary: str
+    keywords: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    how: str | None = None
+    inform: str | None = None
+    limit_dkk: int | None = None
+
+    def in_force(self, day: dt.date) -> bool:
+        """True when ``day`` lies within ``valid_from..valid_to`` (inclusive)."""
+        return not ((self.valid_from and day < self.valid_from) or (self.valid_to and day > self.valid_to))
+
+    @classmethod
+    def from_entry(cls, entry) -> "EntryDoc":
+        """Snapshot of a :class:`bot.db.models.Mandate` (or anything with its attributes)."""
+        return cls(
+            id=entry.id, unit_id=entry.unit_id, topic_key=entry.topic_key, decision=entry.decision,
+            valid_from=entry.valid_from, valid_to=entry.valid_to, topic=entry.topic,
+            summary=entry.summary, keywords=tuple(entry.keywords or ()),
+            examples=tuple(entry.examples or ()), conditions=tuple(entry.conditions or ()),
+            how=entry.how, inform=entry.inform, limit_dkk=entry.limit_dkk,
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked entry. ``score`` is in 0..1; ``in_scope``: in force for the asker's unit."""
+
+    mandate_id: str
+    unit_id: str
+    decision: str
+    score: float
+    in_scope: bool
+
+
+@dataclass
+class RetrievalResult:
+    """What :meth:`Retriever.retrieve` found.
+
+    Attributes:
+        answer: the entry to answer from, or None (abstain).
+        reason: ``answered``, ``low_score``, ``other_unit`` (an entry not in
+            force for the unit fits better), ``tie`` or ``no_entries``.
+        candidates: the best in-scope entries, best first (at most 5).
+        outside: the best entry that is not in force for the unit and whose
+            topic_key has no entry in force for it (another unit's topic, or
+            an expired one), if any.
+        amount_dkk: the first amount in the question, in DKK.
+        english: the question looks English.
+    """
+
+    answer: Candidate | None
+    reason: str
+    candidates: list[Candidate] = field(default_factory=list)
+    outside: Candidate | None = None
+    amount_dkk: int | None = None
+    english: bool = False
+
+    @property
+    def best(self) -> Candidate | None:
+        """The best in-scope candidate, answered or not (for HR's review)."""
+        return self.candidates[0] if self.candidates else None
+
+
+@functools.lru_cache(maxsize=1)
+def _language_data() -> tuple[list[list[str]], dict[str, str]]:
+    with open(DATA_DIR / "thesaurus.yaml", encoding="utf-8") as handle:
+        groups = yaml.safe_load(handle)["groups"]
+    with open(DATA_DIR / "english.yaml", encoding="utf-8") as handle:
+        english = yaml.safe_load(handle)["words"]
+    return groups, english
+
+
+class CatalogueIndex:
+    """Vectors for a fixed set of entries; build once per catalogue version.
+
+    Args:
+        entries: every entry of the catalogue (all units, expired ones too:
+            they tell the ranker that a question belongs elsewhere).
+        analyzer: the Danish analyser.
+    """
+
+    def __init__(self, entries: Sequence[EntryDoc], analyzer: DanishAnalyzer):
+        self.entries = list(entries)
+        self.analyzer = analyzer
+        self._term_bags = [self._entry_terms(e) for e in self.entries]
+        self.vocabulary = sorted({t for bag in self._term_bags for t in bag})
+        doc_freq = Counter(t for bag in self._term_bags for t in bag)
+        n = max(len(self.entries), 1)
+        self.idf = {t: math.log((1 + n) / (1 + df)) + 1.0 for t, df in doc_freq.items()}
+        self._term_vectors = [self._normalise({t: w * self.idf[t] for t, w in bag.items()}) for bag in self._term_bags]
+        self._thesaurus = self._build_thesaurus()
+        self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+        char_docs = [self._char_text_entry(e) for e in self.entries]
+        self._char_matrix = self._char.fit_transform(char_docs) if self.entries else None
+
+    # -- entries --------------------------------------------------------
+    def _entry_terms(self, entry: EntryDoc) -> dict[str, float]:
+        bag: dict[str, float] = defaultdict(float)
+        fields = {
+            "topic": [entry.topic], "keywords": list(entry.keywords), "examples": list(entry.examples),
+            "summary": [entry.summary], "conditions": list(entry.conditions),
+            "how": [entry.how or ""], "inform": [entry.inform or ""],
+        }
+        for name, texts in fields.items():
+            for term in {t for text in texts for t in self.analyzer.terms(text)}:
+                bag[term] += FIELD_WEIGHTS[name]
+        return dict(bag)
+
+    def _char_text_entry(self, entry: EntryDoc) -> str:
+        texts = [entry.topic, *entry.keywords, *entry.examples]
+        return " ".join(fold_ascii(l) for text in texts for _, l in self.analyzer.tokens(text)
+                        if not _is_stop(l))
+
+    # -- questions ------------------------------------------------------
+    def _build_thesaurus(self) -> dict[str, set[str]]:
+        groups, _ = _language_data()
+        related: dict[str, set[str]] = defaultdict(set)
+        for group in groups:
+            terms = {t for word in group for t in self.analyzer.terms(str(word))}
+            for term in terms:
+                related[term] |= terms - {term}
+        return related
+
+    def correct(self, term: str) -> str:
+        """The catalogue term closest to ``term`` within the typo budget, or ``term``.
+
+        Budget (optimal string alignment, transpositions count 1): none below
+        4 letters, 1 edit up to 7 letters, 2 edits from 8 letters on.
+        """
+        if term in self.idf or len(term) < 4 or not self.vocabulary:
+            return term
+        budget = 1 if len(term) <= 7 else 2
+        match = process.extractOne(term, self.vocabulary, scorer=OSA.distance, score_cutoff=budget)
+        return match[0] if match else term
+
+    def compound_matches(self, term: str) -> list[tuple[str, float]]:
+        """Catalogue terms that share a compound part with ``term``, with a similarity 0..1.
+
+        Danish writes compounds as one word: "bus" is the head of "minibus",
+        "mentor" the first part of "mentorstøtte", "praktik" the first part
+        of "praktikant". A match needs the shorter word to be the start
+        (4+ letters) or the end (3+ letters) of the longer one; the similarity
+        is sqrt(shorter/longer), so "arbejde" ~ "hjemmearbejde" is 0.71.
+        """
+        if len(term) < 3:
+            return []
+        found = []
+        for other in self._by_length_affix(term):
+            short, long_ = (term, other) if len(term) < len(other) else (other, term)
+            if (len(short) >= 4 and long_.startswith(short)) or long_.endswith(short):
+                found.append((other, math.sqrt(len(short) / len(long_))))
+        return found
+
+    def _by_length_affix(self, term: str) -> list[str]:
+        return [v for v in self.vocabulary if v != term and len(v) >= 3 and (v in term or term in v)]
+
+    def question_vector(self, question: str, english: bool) -> tuple[dict[str, float], str]:
+        """Weighted, IDF-scaled, L2-normalised term vector and the folded text for n-grams."""
+        _, glossary = _language_data()
+        text = question
+        if english:
+            mapped = [glossary.get(w, w) for w in words(question)]
+            text = " ".join(mapped)
+        terms = [self.correct(t) for t in self.analyzer.terms(text)]
+        weights: dict[str, float] = defaultdict(float)
+        for term in terms:
+            weights[term] = 1.0
+        for term in terms:
+            for other, similarity in self.compound_matches(term):
+                weights[other] = max(weights[other], COMPOUND_WEIGHT * similarity)
+            for other in self._thesaurus.get(term, ()):
+                weights[other] = max(weights[other], EXPANSION_WEIGHT)
+        # A term the catalogue never uses still counts in the question's norm
+        # (with the median IDF of the catalogue): "Må jeg tage min kat med på arbejde?"
+        # must not score as if it only said "arbejde".
+        unknown_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
+        vector = {t: w * self.idf.get(t, unknown_idf) for t, w in weights.items()
+                  if t in self.idf or w == 1.0}
+        char_text = " ".join(fold_ascii(l) for _, l in self.analyzer.tokens(text) if not _is_stop(l))
+        return self._normalise(vector), char_text
+
+    def scores(self, question: str, english: bool = False) -> np.ndarray:
+        """Similarity 0..1 of ``question`` to every entry (order of ``entries``)."""
+        if not self.entries:
+            return np.zeros(0)
+        qvec, char_text = self.question_vector(question, english)
+        term_scores = np.array([sum(w * vec.get(t, 0.0) for t, w in qvec.items()) for vec in self._term_vectors])
+        if char_text.strip():
+            char_scores = (self._char_matrix @ self._char.transform([char_text]).T).toarray().ravel()
+        else:
+            char_scores = np.zeros(len(self.entries))
+        return (1 - CHAR_SHARE) * term_scores + CHAR_SHARE * char_scores
+
+    @staticmethod
+    def _normalise(vector: Mapping[str, float]) -> dict[str, float]:
+        norm = math.sqrt(sum(v * v for v in vector.values()))
+        return {t: v / norm for t, v in vector.items()} if norm else {}
+
+
+def _is_stop(lemma: str) -> bool:
+    from bot.language import is_stop_word
+
+    return is_stop_word(lemma) or len(lemma) < 2
+
+
+class Retriever:
+    """Ranks entries for a unit and decides whether to answer.
+
+    Args:
+        min_score: abstain below this score (0..1).
+        min_margin: abstain when the two best in-scope entries are closer
+            than this (an ambiguous question).
+        outside_margin: abstain when an entry not in force for the unit beats
+            the best in-scope entry by more than this.
+    """
+
+    def __init__(self, min_score: float = 0.22, min_margin: float = 0.04, outside_margin: float = 0.05):
+        self.min_score = min_score
+        self.min_margin = min_margin
+        self.outside_margin = outside_margin
+
+    def retrieve(
+        self,
+        index: CatalogueIndex,
+        question: str,
+        unit_id: str,
+        parents: Mapping[str, str | None],
+        day: dt.date,
+        strict: bool = False,
+    ) -> RetrievalResult:
+        """Rank the entries in force for ``unit_id`` on ``day`` against ``question``.
+
+        Args:
+            index: the catalogue's index.
+            question: the user's whole message.
+            unit_id: the asker's unit.
+            parents: ``{unit_id: parent_id}`` of every unit.
+            day: the date that decides validity.
+            strict: demand a clearer match (used when the NLU fell back or
+                called the message out of scope).
+
+        Raises:
+            KeyError: ``unit_id`` is not a known unit.
+        """
+        english = looks_english(question)
+        amounts = parse_amounts(question)
+        chain = ancestors(unit_id, parents)
+        in_scope = {e.id for e in select_in_force(index.entries, chain, day)}
+        if not index.entries:
+            return RetrievalResult(None, "no_entries", english=english)
+        scores = index.scores(question, english)
+        scope_keys = {e.topic_key for e in index.entries if e.id in in_scope and e.topic_key}
+        ranked: list[Candidate] = []
+        outside: Candidate | None = None
+        for i in np.argsort(-scores, kind="stable"):
+            entry = index.entries[i]
+            cand = Candidate(entry.id, entry.unit_id, entry.decision, float(scores[i]), entry.id in in_scope)
+            if cand.in_scope:
+                ranked.append(cand)
+            elif outside is None and entry.topic_key not in scope_keys:
+                outside = cand
+        result = RetrievalResult(None, "low_score", ranked[:5], outside, amounts[0] if amounts else None, english)
+        if not ranked:
+            result.reason = "no_entries" if outside is None else "other_unit"
+            return result
+        best = ranked[0]
+        threshold = self.min_score * (1.25 if strict else 1.0)
+        if outside is not None and outside.score > best.score + self.outside_margin and outside.score >= threshold:
+            result.reason = "other_unit"
+        elif best.score < threshold:
+            result.reason = "low_score"
+        elif len(ranked) > 1 and best.score - ranked[1].score < self.min_margin:
+            result.reason = "tie"
+        else:
+            result.answer, result.reason = best, "answered"
+        return result
+
+
+def build_index(entries: Iterable, analyzer: DanishAnalyzer) -> CatalogueIndex:
+    """Index entries (model objects or :class:`EntryDoc`)."""
+    docs = [e if isinstance(e, EntryDoc) else EntryDoc.from_entry(e) for e in entries]
+    return CatalogueIndex(docs, analyzer)

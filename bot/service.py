@@ -1,0 +1,199 @@
+"""Answering a question for a unit: catalogue + retrieval + answers + storage.
+
+This is the one entry point the Rasa actions (and the admin preview) call.
+Each call opens its own session; the retrieval index is cached per database
+and rebuilt when the catalogue changed (a cheap fingerprint query per call),
+so entries imported or edited at run time are answered at once.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.answers import Reply, list_reply, mandate_reply, no_answer_reply
+from bot.catalogue.tree import entries_in_force, unit_parents
+from bot.catalogue.units import match_unit
+from bot.config import Settings, get_settings
+from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
+from bot.db.session import session_scope
+from bot.language import DanishAnalyzer
+from bot.privacy import pseudonym, redact
+from bot.retrieval import CatalogueIndex, RetrievalResult, Retriever, build_index
+
+
+@dataclass
+class Outcome:
+    """What :meth:`MandateService.answer` did: the reply, the retrieval result, the stored question id."""
+
+    reply: Reply
+    result: RetrievalResult
+    question_id: int | None
+
+
+@functools.lru_cache(maxsize=1)
+def _analyzer(model: str) -> DanishAnalyzer:
+    return DanishAnalyzer(model)
+
+
+class MandateService:
+    """Answers mandate questions from the catalogue in the database.
+
+    Args:
+        settings: defaults to :func:`bot.config.get_settings`.
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+        self.retriever = Retriever(self.settings.min_score, self.settings.min_margin)
+        self._lock = threading.Lock()
+        self._index: CatalogueIndex | None = None
+        self._fingerprint: tuple | None = None
+
+    @property
+    def analyzer(self) -> DanishAnalyzer:
+        """The Danish analyser (loaded once per process)."""
+        return _analyzer(self.settings.spacy_model)
+
+    def _session(self):
+        return session_scope(self.settings.database_url)
+
+    def index(self, session: Session) -> CatalogueIndex:
+        """The retrieval index of the current catalogue (rebuilt after any change)."""
+        fingerprint = (
+            *session.execute(select(func.count(Mandate.id), func.max(Mandate.updated_at))).one(),
+            session.execute(select(func.max(MandateHistory.id))).scalar(),
+        )
+        with self._lock:
+            if self._index is None or fingerprint != self._fingerprint:
+                entries = session.execute(select(Mandate)).scalars().all()
+                self._index = build_index(entries, self.analyzer)
+                self._fingerprint = fingerprint
+            return self._index
+
+    # -- units ------------------------------------------------------------
+    def unit_exists(self, unit_id: str | None) -> bool:
+        """True when ``unit_id`` is a unit in the catalogue."""
+        if not unit_id:
+            return False
+        with self._session() as session:
+            return session.get(Unit, unit_id) is not None
+
+    def find_unit(self, text: str) -> str | None:
+        """The unit named in ``text`` (id, name or alias; typo-tolerant), or None."""
+        with self._session() as session:
+            return match_unit(text, session.execute(select(Unit)).scalars().all())
+
+    def unit_name(self, unit_id: str) -> str:
+        """Display name of a unit (its id when unknown)."""
+        with self._session() as session:
+            unit = session.get(Unit, unit_id)
+            return unit.name if unit else unit_id
+
+    # -- answering --------------------------------------------------------
+    def answer(
+        self,
+        question: str,
+        unit_id: str,
+        *,
+        user_id: str | None = None,
+        intent: str | None = None,
+        strict: bool = False,
+        store: bool = True,
+        store_unanswered: bool = True,
+    ) -> Outcome:
+        """Answer ``question`` for ``unit_id``; store it (redacted) when ``store``.
+
+        Args:
+            question: the user's whole message.
+            unit_id: the asker's unit (must exist).
+            user_id: the channel's user/sender id (stored only as a keyed hash).
+            intent: the NLU intent, kept with the stored question.
+            strict: demand a clearer match (NLU fallback / out of scope).
+            store: False for previews: nothing is written.
+            store_unanswered: False to store only answered questions (small
+                talk the NLU called out of scope is not HR's business).
+
+        Raises:
+            KeyError: ``unit_id`` is not a known unit.
+        """
+        settings = self.settings
+        with self._session() as session:
+            index = self.index(session)
+            parents = unit_parents(session)
+            result = self.retriever.retrieve(index, question, unit_id, parents, settings.today(), strict=strict)
+            best = result.best
+            qid = None
+            if store and (result.answer or store_unanswered):
+                row = Question(
+                    unit_id=unit_id, user_pseudonym=pseudonym(user_id, settings.pseudonym_key),
+                    text=redact(question), intent=intent,
+                    outcome="answered" if result.answer else "unanswered",
+                    mandate_id=result.answer.mandate_id if result.answer else None,
+                    decision=result.answer.decision if result.answer else None,
+                    best_mandate_id=best.mandate_id if best else None,
+                    best_score=round(best.score, 4) if best else None,
+                    status="answered" if result.answer else "new",
+                )
+                session.add(row)
+                session.flush()
+                qid = row.id
+            if result.answer:
+                entry = session.get(Mandate, result.answer.mandate_id)
+                reply = mandate_reply(
+                    entry, unit_name=entry.unit.name, asker_unit_id=unit_id,
+                    amount_dkk=result.amount_dkk, english=result.english, question_id=qid,
+                )
+            else:
+                outside = session.get(Mandate, result.outside.mandate_id) if (
+                    result.outside and result.reason == "other_unit") else None
+                expired = outside is not None and not outside.in_force(settings.today())
+                reply = no_answer_reply(
+                    qid, reason=result.reason,
+                    outside_topic=outside.topic if outside else None,
+                    outside_unit_name=outside.unit.name if outside else None,
+                    outside_valid_to=outside.valid_to if expired else None,
+                )
+            return Outcome(reply, result, qid)
+
+    def list_entries(self, unit_id: str) -> Reply:
+        """The unit's entries in force, grouped by who decides.
+
+        Raises:
+            KeyError: ``unit_id`` is not a known unit.
+        """
+        with self._session() as session:
+            entries = entries_in_force(session, unit_id, self.settings.today())
+            return list_reply(entries, session.get(Unit, unit_id).name)
+
+    def record_feedback(
+        self, value: str, *, mandate_id: str | None = None, question_id: int | None = None,
+        unit_id: str | None = None, user_id: str | None = None, comment: str | None = None,
+    ) -> int:
+        """Store feedback (``up``, ``down`` or ``mistake``); returns its id.
+
+        Raises:
+            ValueError: ``value`` is not one of the three.
+        """
+        if value not in ("up", "down", "mistake"):
+            raise ValueError(f"feedback value must be up, down or mistake, not {value!r}")
+        with self._session() as session:
+            if question_id is not None and session.get(Question, question_id) is None:
+                question_id = None
+            row = Feedback(
+                value=value, mandate_id=mandate_id, question_id=question_id, unit_id=unit_id,
+                user_pseudonym=pseudonym(user_id, self.settings.pseudonym_key),
+                comment=redact(comment) if comment else None,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+
+@functools.lru_cache(maxsize=1)
+def default_service() -> MandateService:
+    """The process-wide service (built on first use, not at import)."""
+    return MandateService()

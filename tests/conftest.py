@@ -1,0 +1,80 @@
+"""Shared fixtures: a migrated SQLite database per test, settings, shared data paths."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared"
+ACCEPTANCE = SHARED / "acceptance"
+DEMO_CATALOGUE = PROJECT_ROOT / "bot" / "demo" / "catalogue.yaml"
+TODAY = dt.date(2026, 11, 29)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """A migrated, empty SQLite file, copied for each test (migrating is slow)."""
+    from bot.db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture()
+def db_url(tmp_path, migrated_template, monkeypatch) -> str:
+    """URL of a fresh migrated database; MANDAT_* settings point at it."""
+    import shutil
+
+    path = tmp_path / "mandat.db"
+    shutil.copy(migrated_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("MANDAT_DATABASE_URL", url)
+    monkeypatch.setenv("MANDAT_TODAY", TODAY.isoformat())
+    return url
+
+
+@pytest.fixture()
+def session(db_url):
+    from bot.db.session import new_session
+
+    s = new_session(db_url)
+    yield s
+    s.close()
+
+
+def import_catalogue(db_url: str, path: Path, replace: bool = False):
+    """Import a catalogue file into the database at ``db_url``."""
+    from bot.catalogue.io import import_file
+    from bot.db.session import new_session
+
+    s = new_session(db_url)
+    try:
+        return import_file(s, path, replace=replace)
+    finally:
+        s.close()
+
+
+@pytest.fixture()
+def demo_db(db_url) -> str:
+    """Database with the demo catalogue."""
+    import_catalogue(db_url, DEMO_CATALOGUE)
+    return db_url
+
+
+@pytest.fixture()
+def acceptance_db(db_url) -> str:
+    """Database with the shared acceptance catalogue (Lindhøj Kommune)."""
+    import_catalogue(db_url, ACCEPTANCE / "catalogue.yaml")
+    return db_url
+
+
+@pytest.fixture()
+def service(db_url):
+    """A MandateService on the test database."""
+    from bot.service import MandateService
+
+    return MandateService()

@@ -1,0 +1,147 @@
+"""Each custom action run on a tracker (in the style of Rasa's financial-demo tests)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions import actions
+from bot.db.models import Feedback, Question
+
+DOMAIN: dict = {"forms": {"unit_form": {"required_slots": ["unit"]}}, "slots": {}}
+
+
+@pytest.fixture(autouse=True)
+def fresh_service(db_url):
+    from bot.service import default_service
+
+    default_service.cache_clear()
+    yield
+    default_service.cache_clear()
+
+
+def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=None, active_loop=None):
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "metadata": metadata or {},
+    }
+    return Tracker(
+        sender_id="medarbejder-1", slots=slots or {}, latest_message=latest, events=[],
+        paused=False, followup_action=None, active_loop=active_loop or {}, latest_action_name="action_listen",
+    )
+
+
+def run(action, trk):
+    dispatcher = CollectingDispatcher()
+    result = action.run(dispatcher, trk, DOMAIN)
+    if asyncio.iscoroutine(result):
+        result = asyncio.get_event_loop().run_until_complete(result)
+    return dispatcher.messages, result
+
+
+def customs(messages):
+    return [m["custom"] for m in messages if m.get("custom")]
+
+
+def test_answer_uses_the_team_from_metadata(demo_db):
+    messages, events = run(actions.ActionAnswerMandate(), tracker(
+        "Må jeg bytte vagt med en kollega?", metadata={"team": "hjemmeplejen-syd"}))
+    payload = customs(messages)[0]
+    assert payload["type"] == "mandate_answer" and payload["mandate_id"] == "soo-vagtbytte"
+    assert payload["unit"] == "sundhed-og-omsorg" and payload["decision"] == "employee"
+    assert "Ja, det må du gerne selv beslutte." in messages[0]["text"]
+    assert SlotSet("unit", "hjemmeplejen-syd") in events
+
+
+def test_answer_uses_the_unit_from_the_conversation(demo_db):
+    messages, _ = run(actions.ActionAnswerMandate(), tracker(
+        "Må jeg bytte min lukkevagt?", slots={"unit": "dagtilbud-solsikken"}))
+    assert customs(messages)[0]["mandate_id"] == "bu-vagtbytte"
+
+
+def test_without_a_unit_the_form_asks_and_keeps_the_question(demo_db):
+    question = "Må jeg selv ringe efter en vikar, når en kollega er syg?"
+    messages, events = run(actions.ActionAnswerMandate(), tracker(question))
+    assert messages[0]["response"] == "utter_ask_unit"
+    assert SlotSet("pending_question", question) in events
+    assert ActiveLoop("unit_form") in events
+    assert not customs(messages)
+
+
+def test_unknown_team_in_metadata_is_ignored(demo_db):
+    messages, events = run(actions.ActionAnswerMandate(), tracker("Må jeg bytte vagt?", metadata={"team": "nope"}))
+    assert messages[0]["response"] == "utter_ask_unit"
+
+
+def test_form_matches_the_unit_typo_tolerant(demo_db):
+    form = actions.ValidateUnitForm()
+    dispatcher = CollectingDispatcher()
+    trk = tracker("jeg er i hjemmeplejen sydd", intent="inform_unit", slots={"requested_slot": "unit"})
+    assert form.validate_unit("jeg er i hjemmeplejen sydd", dispatcher, trk, DOMAIN) == {"unit": "hjemmeplejen-syd"}
+    assert form.validate_unit("aner det ikke", dispatcher, trk, DOMAIN) == {"unit": None}
+    assert "kan jeg ikke finde" in dispatcher.messages[-1]["text"]
+
+
+def test_pending_question_is_answered_after_the_form(demo_db):
+    messages, events = run(actions.ActionAnswerPending(), tracker(
+        "Hjemmeplejen Syd", intent="inform_unit",
+        slots={"unit": "hjemmeplejen-syd", "pending_question": "Må jeg selv ringe efter en vikar, når en kollega er syg?",
+               "pending_intent": "ask_mandate"}))
+    assert "Hjemmeplejen Syd" in messages[0]["text"]
+    assert customs(messages)[0]["mandate_id"] == "soo-vikar"
+    assert SlotSet("pending_question", None) in events
+
+
+def test_no_answer_payload_and_stored_question(demo_db, session):
+    messages, events = run(actions.ActionAnswerMandate(), tracker(
+        "Må jeg tage min kat med på arbejde?", metadata={"team": "tandplejen"}))
+    payload = customs(messages)[0]
+    assert payload["type"] == "no_mandate"
+    row = session.get(Question, payload["question_id"])
+    assert row.text == "Må jeg tage min kat med på arbejde?" and row.unit_id == "tandplejen"
+
+
+def test_out_of_scope_without_a_match_is_not_stored(demo_db, session):
+    messages, _ = run(actions.ActionAnswerMandate(), tracker(
+        "Hvem vinder superligaen?", intent="out_of_scope", metadata={"team": "tandplejen"}))
+    assert messages[0]["response"] == "utter_out_of_scope"
+    assert session.execute(select(Question)).first() is None
+
+
+def test_list_mandates(demo_db):
+    messages, _ = run(actions.ActionListMandates(), tracker(
+        "Hvad må jeg selv bestemme?", intent="list_mandates", metadata={"team": "tandplejen"}))
+    assert customs(messages)[0]["type"] == "mandate_list"
+    assert "Det må du selv beslutte" in messages[0]["text"]
+
+
+def test_set_unit_from_what_the_user_says(demo_db):
+    messages, events = run(actions.ActionSetUnit(), tracker("jeg arbejder i Tandplejen", intent="inform_unit"))
+    assert events == [SlotSet("unit", "tandplejen")]
+    assert "Tandplejen" in messages[0]["text"]
+
+
+def test_feedback_buttons_are_stored(demo_db, session):
+    _, events = run(actions.ActionAnswerMandate(), tracker("Må jeg bytte vagt med en kollega?", metadata={"team": "hjemmeplejen-syd"}))
+    qid = [e["value"] for e in events if e.get("name") == "last_question_id"][0]
+    entities = [{"entity": "value", "value": "down"}, {"entity": "mandate_id", "value": "soo-vagtbytte"},
+                {"entity": "question_id", "value": qid}]
+    messages, _ = run(actions.ActionStoreFeedback(), tracker("/feedback", intent="feedback", entities=entities,
+                                                             metadata={"team": "hjemmeplejen-syd"}))
+    row = session.execute(select(Feedback)).scalars().one()
+    assert (row.value, row.mandate_id, row.question_id, row.unit_id) == ("down", "soo-vagtbytte", qid, "hjemmeplejen-syd")
+    assert "Tak for din feedback" in messages[0]["text"]
+
+
+def test_report_mistake_is_stored_with_the_last_answer(demo_db, session):
+    run(actions.ActionReportMistake(), tracker("det svar er forkert, ring 22334455", intent="report_mistake",
+                                               slots={"last_mandate_id": "soo-vagtbytte", "unit": "hjemmeplejen-syd"}))
+    row = session.execute(select(Feedback)).scalars().one()
+    assert (row.value, row.mandate_id) == ("mistake", "soo-vagtbytte")
+    assert "22334455" not in row.comment

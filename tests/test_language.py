@@ -1,0 +1,57 @@
+"""Danish normalisation: what a user notices is that spelling variants still match."""
+import pytest
+
+from bot.language import DanishAnalyzer, fold_ascii, looks_english, normalise, parse_amounts
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    from bot.config import get_settings
+
+    return DanishAnalyzer(get_settings().spacy_model)
+
+
+def test_normalise_nfc_case_and_spaces():
+    decomposed = "Ma\u030a jeg  VÆLGE"  # "å" as a + combining ring
+    assert normalise(decomposed) == "må jeg vælge"
+
+
+@pytest.mark.parametrize("word, folded", [("må", "maa"), ("vælge", "vaelge"), ("køre", "koere"), ("Ærø", "aeroe")])
+def test_fold_ascii(word, folded):
+    assert fold_ascii(word) == folded
+
+
+def test_ascii_spelling_meets_danish_spelling(analyzer):
+    assert analyzer.terms("Maa jeg selv vaelge en vikar?") == analyzer.terms("Må jeg selv vælge en vikar?")
+    assert analyzer.terms("koere i bilen") == analyzer.terms("køre i bilen")
+
+
+def test_lemmas_reduce_inflections(analyzer):
+    assert analyzer.terms("vagterne") == analyzer.terms("vagt")
+    assert analyzer.terms("vikarer") == analyzer.terms("vikar")
+    assert analyzer.terms("kontanter") == analyzer.terms("kontant")
+
+
+def test_question_framing_words_are_not_topic_terms(analyzer):
+    assert analyzer.terms("Må jeg selv bestemme det, eller skal jeg spørge min leder om lov?") == []
+
+
+@pytest.mark.parametrize(
+    "text, amounts",
+    [
+        ("en printer til 3.000 kr.", [3000]),
+        ("det koster 2500 kroner", [2500]),
+        ("kr. 400 til kage", [400]),
+        ("hvad hvis det koster 8.000?", [8000]),
+        ("1.500,50 kr og 250 DKK", [1500, 250]),
+        ("kl. 19 på torsdag, 2. sal", []),
+    ],
+)
+def test_parse_amounts(text, amounts):
+    assert parse_amounts(text) == amounts
+
+
+def test_english_detection():
+    assert looks_english("Can I drive a resident to an appointment in the house car?")
+    assert not looks_english("Må jeg køre en beboer til lægen?")
+    assert not looks_english("Hej")

@@ -1,0 +1,97 @@
+"""Retrieval: the right entry for the asker's unit, or an honest abstention."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.conftest import import_catalogue
+
+
+def answer_id(service, question, unit):
+    outcome = service.answer(question, unit, store=False)
+    return outcome.result.answer.mandate_id if outcome.result.answer else None
+
+
+@pytest.mark.parametrize(
+    "question, unit, expected",
+    [
+        ("Må jeg selv ringe efter en vikar, når en kollega er syg?", "hjemmeplejen-syd", "soo-vikar"),
+        ("Må jeg selv vælge en vikar, når en kollega er syg?", "plejecenter-egely", "soo-vikar"),
+        ("maa jeg selv ringe til en tilkaldevikar", "hjemmeplejen-syd", "soo-vikar"),
+        ("Må jeg bytte vagt med en kollega?", "hjemmeplejen-syd", "soo-vagtbytte"),
+        ("Må jeg bytte min lukkevagt?", "dagtilbud-solsikken", "bu-vagtbytte"),
+        ("Må jeg købe en ny termokande til 400 kr?", "hjemmeplejen-syd", "soo-smaaindkoeb"),
+        ("Må jeg tage imod en æske chokolade fra en borger?", "tandplejen", "sk-gaver"),
+        ("Må en frivillig gå en tur med en borger?", "plejecenter-egely", "soo-frivillige"),
+        ("Må vi selv prøve en enklere måde at lave morgenmøde på?", "vej-og-park", "sk-forsoeg-arbejdsgang"),
+        ("Må vi ændre hvor hurtigt vi svarer borgerne på mails?", "byg-og-miljoe", "sk-servicemaal"),
+        ("Må jeg arbejde hjemmefra på fredag?", "byg-og-miljoe", "bm-hjemmearbejde"),
+        ("Må jeg arbejde hjemmefra på fredag?", "vej-og-park", "sk-hjemmearbejde"),
+    ],
+)
+def test_ranks_the_right_entry_for_the_unit(demo_db, service, question, unit, expected):
+    assert answer_id(service, question, unit) == expected
+
+
+def test_nearest_unit_wins_and_the_override_does_not_leak(demo_db, service):
+    q = "Må jeg selv lave småindkøb for 1.500 kr.?"
+    assert answer_id(service, q, "hjemmeplejen-nord") == "hpn-smaaindkoeb"
+    assert answer_id(service, q, "hjemmeplejen-syd") == "soo-smaaindkoeb"
+
+
+@pytest.mark.parametrize(
+    "question, unit",
+    [
+        ("Må jeg tage min hund med på arbejde?", "hjemmeplejen-syd"),
+        ("Hvad er hovedstaden i Norge?", "tandplejen"),
+        ("Må jeg male kontoret lilla?", "byg-og-miljoe"),
+        ("Hej", "vej-og-park"),
+    ],
+)
+def test_abstains_when_nothing_fits(demo_db, service, question, unit):
+    assert answer_id(service, question, unit) is None
+
+
+def test_abstains_when_only_another_unit_has_the_entry(demo_db, service):
+    # Only Dagplejen has the "legestue" entry.
+    outcome = service.answer("Må jeg blive hjemme fra legestue i dag?", "tandplejen", store=False)
+    assert outcome.result.answer is None
+    assert outcome.result.reason == "other_unit"
+    assert "Dagplejen" in outcome.reply.text
+
+
+def test_abstains_on_an_expired_entry_and_says_so(demo_db, service):
+    outcome = service.answer("Må vi selv registrere et hul i vejen i skades-appen?", "vej-og-park", store=False)
+    assert outcome.result.answer is None
+    assert "gjaldt kun til 31.03.2026" in outcome.reply.text
+
+
+def test_new_entries_are_answered_at_once_without_retraining(demo_db, service, tmp_path):
+    question = "Må jeg selv købe en ny kaffemaskine til personalerummet?"
+    assert answer_id(service, question, "tandplejen") != "tand-kaffemaskine"
+    path = tmp_path / "ny.yaml"
+    path.write_text(textwrap.dedent("""\
+        version: 1
+        mandates:
+          - id: tand-kaffemaskine
+            unit: tandplejen
+            topic: Kaffemaskine til personalerummet
+            decision: team
+            summary: I beslutter selv i teamet, hvilken kaffemaskine I køber.
+            keywords: [kaffemaskine, espressomaskine]
+        """), encoding="utf-8")
+    import_catalogue(demo_db, path)
+    assert answer_id(service, question, "tandplejen") == "tand-kaffemaskine"
+
+
+def test_stricter_bar_when_the_nlu_fell_back(demo_db, service):
+    loose = service.answer("sne", "vej-og-park", store=False).result
+    strict = service.answer("sne", "vej-og-park", store=False, strict=True).result
+    assert strict.answer is None or (loose.answer and strict.answer.score >= loose.answer.score)
+    assert service.retriever.min_score * 1.25 > service.retriever.min_score
+
+
+def test_unknown_unit_raises(demo_db, service):
+    with pytest.raises(KeyError):
+        service.answer("Må jeg?", "findes-ikke", store=False)

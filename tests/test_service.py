@@ -1,0 +1,77 @@
+"""Answer texts and stored questions, as the employee and HR see them."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.answers import format_dkk
+from bot.db.models import Feedback, Question
+
+
+def test_answer_names_who_decides_conditions_limit_inform_and_source(demo_db, service):
+    outcome = service.answer("Må jeg købe en ny termokande til 400 kr.?", "hjemmeplejen-syd")
+    text, custom = outcome.reply.text, outcome.reply.custom
+    assert text.startswith("Ja, det må du gerne selv beslutte.")
+    assert "Beløbsgrænse: 1.000 kr." in text and "inden for grænsen" in text
+    assert "Kilde:" in text and "Betingelser:" in text
+    assert custom["type"] == "mandate_answer"
+    assert custom["mandate_id"] == "soo-smaaindkoeb"
+    assert custom["unit"] == "sundhed-og-omsorg"  # the entry's unit, not the asker's
+    assert custom["decision"] == "employee"
+    assert custom["question_id"] == outcome.question_id
+
+
+def test_amount_over_the_limit_says_so(demo_db, service):
+    outcome = service.answer("Må jeg selv købe en ny termokande til 3.000 kr.?", "hjemmeplejen-syd")
+    assert outcome.reply.custom["mandate_id"] == "soo-smaaindkoeb"
+    assert outcome.reply.text.startswith("Ikke ved det beløb")
+    assert "3.000 kr." in outcome.reply.text and "1.000 kr." in outcome.reply.text
+
+
+def test_leader_decision_points_to_the_leader(demo_db, service):
+    outcome = service.answer("Må jeg selv fælde et træ, der er ved at vælte?", "vej-og-park")
+    assert outcome.reply.custom["decision"] == "leader"
+    assert "din leders beslutning" in outcome.reply.text and "Tal med din leder" in outcome.reply.text
+
+
+def test_no_answer_is_stored_redacted_for_hr_and_says_whom_to_ask(demo_db, service, session):
+    question = "Min borger 010190-1234 vil have mig til at ringe på 22 33 44 55 om en hund, må jeg tage hunden med?"
+    outcome = service.answer(question, "hjemmeplejen-syd", user_id="emp-7")
+    assert outcome.reply.custom == {"type": "no_mandate", "question_id": outcome.question_id}
+    assert "HR" in outcome.reply.text and "din nærmeste leder" in outcome.reply.text
+    row = session.get(Question, outcome.question_id)
+    assert row.outcome == "unanswered" and row.status == "new" and row.unit_id == "hjemmeplejen-syd"
+    assert "010190" not in row.text and "22 33 44 55" not in row.text and "[CPR-NR]" in row.text
+    assert row.user_pseudonym and "emp-7" not in row.user_pseudonym
+
+
+def test_answered_questions_are_kept_for_the_aktoerskab_picture(demo_db, service, session):
+    outcome = service.answer("Må jeg bytte vagt med en kollega?", "hjemmeplejen-syd")
+    row = session.get(Question, outcome.question_id)
+    assert (row.outcome, row.mandate_id, row.decision) == ("answered", "soo-vagtbytte", "employee")
+
+
+def test_previews_store_nothing(demo_db, service, session):
+    service.answer("Må jeg tage hunden med?", "tandplejen", store=False)
+    assert session.execute(select(Question)).first() is None
+
+
+def test_list_groups_entries_in_force_by_who_decides(demo_db, service):
+    reply = service.list_entries("hjemmeplejen-nord")
+    assert reply.text.index("Det må du selv beslutte") < reply.text.index("Det beslutter din leder")
+    assert "Småindkøb i Hjemmeplejen Nord" in reply.text
+    assert "Småindkøb til driften" not in reply.text  # overridden for this team
+    assert "Bureauvikarer" not in reply.text  # expired
+    groups = reply.custom["groups"]
+    assert {"mandate_id": "soo-vagtbytte", "topic": "Bytte vagt med en kollega"} in groups["employee"]
+
+
+def test_feedback_is_stored(demo_db, service, session):
+    outcome = service.answer("Må jeg bytte vagt med en kollega?", "hjemmeplejen-syd")
+    fid = service.record_feedback("down", mandate_id="soo-vagtbytte", question_id=outcome.question_id, user_id="u1")
+    row = session.get(Feedback, fid)
+    assert (row.value, row.mandate_id, row.question_id) == ("down", "soo-vagtbytte", outcome.question_id)
+
+
+def test_format_dkk():
+    assert format_dkk(25000) == "25.000 kr."
+    assert format_dkk(500) == "500 kr."
