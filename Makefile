@@ -43,11 +43,19 @@ db: install
 
 # The model file name carries a hash of its inputs: it is trained only when
 # config, domain, training data, the lock file or the spaCy source changed.
+# Trained models are also kept in MODEL_CACHE (outside the checkout), so a
+# fresh clone with unchanged inputs (CI) reuses the model instead of training.
+MODEL_CACHE ?= $(HOME)/.cache/mandatbot/models
 train: spacy
-	@if [ -f $(MODEL) ]; then echo "Model up to date: $(MODEL)"; else \
-	  mkdir -p models && \
+	@mkdir -p models
+	@if [ -f $(MODEL) ]; then echo "Model up to date: $(MODEL)"; \
+	elif [ -f $(MODEL_CACHE)/mandatbot-$(MODEL_HASH).tar.gz ]; then \
+	  echo "Model from cache: $(MODEL_CACHE)/mandatbot-$(MODEL_HASH).tar.gz"; \
+	  cp $(MODEL_CACHE)/mandatbot-$(MODEL_HASH).tar.gz $(MODEL); \
+	else \
 	  $(BIN)/rasa train --fixed-model-name mandatbot-$(MODEL_HASH) --out models && \
-	  find models -name 'mandatbot-*.tar.gz' ! -name 'mandatbot-$(MODEL_HASH).tar.gz' -delete; fi
+	  mkdir -p $(MODEL_CACHE) && cp $(MODEL) $(MODEL_CACHE)/; fi
+	@find models -name 'mandatbot-*.tar.gz' ! -name 'mandatbot-$(MODEL_HASH).tar.gz' -delete
 	@ln -sf mandatbot-$(MODEL_HASH).tar.gz models/current.tar.gz
 
 run: db train

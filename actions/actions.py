@@ -1,9 +1,11 @@
 """Custom actions: read the tracker, call :class:`bot.service.MandateService`, dispatch.
 
-The asker's unit comes from the channel's verified metadata (``team``), else
-from the conversation (slot ``unit``), else the ``unit_form`` asks for it and
-``action_answer_pending`` answers the question asked first (DESIGN.md,
-"Answering", step 2).
+The asker's unit comes from the channel's verified metadata (``team``), which
+``action_validate_slot_mappings`` copies into the ``unit`` slot after every
+message, else from the conversation (slot ``unit``), else the rules start
+``unit_form`` to ask for it and ``action_answer_pending`` answers the question
+asked first (DESIGN.md, "Answering", step 2). Source for the global slot
+mapping: Rasa 3.6 docs, "Slot Validation Actions" (action_validate_slot_mappings).
 """
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import os
 import threading
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk import Action, FormValidationAction, Tracker, ValidationAction
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -22,7 +24,7 @@ from bot.service import default_service
 logger = logging.getLogger(__name__)
 
 STRICT_INTENTS = {"nlu_fallback", "out_of_scope"}
-UNIT_QUESTION = "utter_ask_unit"
+PENDING_INTENTS = {"ask_mandate", "list_mandates"}
 
 
 def metadata_unit(tracker: Tracker) -> Optional[str]:
@@ -53,17 +55,6 @@ def current_unit(tracker: Tracker) -> Optional[str]:
     )
 
 
-def ask_for_unit(dispatcher: CollectingDispatcher, question: Text, intent: Text) -> List[EventType]:
-    """Remember the question and open ``unit_form`` (it asks "Hvilken enhed ...?")."""
-    dispatcher.utter_message(response=UNIT_QUESTION)
-    return [
-        SlotSet("pending_question", question),
-        SlotSet("pending_intent", intent),
-        ActiveLoop("unit_form"),
-        SlotSet("requested_slot", "unit"),
-    ]
-
-
 def answer_question(
     dispatcher: CollectingDispatcher, tracker: Tracker, question: Text, unit: Text, intent: Text
 ) -> List[EventType]:
@@ -88,6 +79,34 @@ def answer_question(
     ]
 
 
+class ValidateSlotMappings(ValidationAction):
+    """Runs after every user message: the unit from metadata, and the question to keep.
+
+    * ``unit``: the metadata ``team`` when it is a known unit (the verified
+      identity wins over what was said before);
+    * ``pending_question``/``pending_intent``: a mandate question asked while
+      the unit is unknown, answered once ``unit_form`` has the unit.
+    """
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+        return ["unit", "pending_question", "pending_intent"]
+
+    async def extract_unit(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        team = metadata_unit(tracker)
+        return {"unit": team} if team and team != tracker.get_slot("unit") else {}
+
+    async def extract_pending_question(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in PENDING_INTENTS and not tracker.get_slot("unit"):
+            return {"pending_question": tracker.latest_message.get("text"), "pending_intent": intent}
+        return {}
+
+    async def extract_pending_intent(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return {}
+
+
 class ActionAnswerMandate(Action):
     """Answer the latest message from the catalogue of the asker's unit."""
 
@@ -99,7 +118,10 @@ class ActionAnswerMandate(Action):
         question = tracker.latest_message.get("text") or ""
         unit = current_unit(tracker)
         if unit is None:
-            return ask_for_unit(dispatcher, question, intent)
+            # Only fallback / out-of-scope messages get here without a unit
+            # (the rules run unit_form for mandate questions).
+            dispatcher.utter_message(response="utter_out_of_scope" if intent == "out_of_scope" else "utter_default")
+            return []
         return answer_question(dispatcher, tracker, question, unit, intent)
 
 
@@ -112,7 +134,8 @@ class ActionListMandates(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         unit = current_unit(tracker)
         if unit is None:
-            return ask_for_unit(dispatcher, tracker.latest_message.get("text") or "", "list_mandates")
+            dispatcher.utter_message(response="utter_ask_unit")
+            return []
         return answer_question(dispatcher, tracker, "", unit, "list_mandates")
 
 

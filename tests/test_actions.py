@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -65,18 +65,31 @@ def test_answer_uses_the_unit_from_the_conversation(demo_db):
     assert customs(messages)[0]["mandate_id"] == "bu-vagtbytte"
 
 
-def test_without_a_unit_the_form_asks_and_keeps_the_question(demo_db):
+def test_slot_mappings_take_the_unit_from_metadata(demo_db):
+    _, events = run(actions.ValidateSlotMappings(), tracker("Må jeg bytte vagt?", metadata={"team": "tandplejen"}))
+    assert SlotSet("unit", "tandplejen") in events
+    assert not [e for e in events if e["name"] == "pending_question"]
+
+
+def test_metadata_wins_over_a_unit_said_earlier(demo_db):
+    _, events = run(actions.ValidateSlotMappings(), tracker(
+        "Må jeg bytte vagt?", metadata={"team": "tandplejen"}, slots={"unit": "vej-og-park"}))
+    assert SlotSet("unit", "tandplejen") in events
+
+
+def test_without_a_unit_the_question_is_kept_for_after_the_form(demo_db):
     question = "Må jeg selv ringe efter en vikar, når en kollega er syg?"
-    messages, events = run(actions.ActionAnswerMandate(), tracker(question))
-    assert messages[0]["response"] == "utter_ask_unit"
+    _, events = run(actions.ValidateSlotMappings(), tracker(question))
     assert SlotSet("pending_question", question) in events
-    assert ActiveLoop("unit_form") in events
-    assert not customs(messages)
+    assert SlotSet("pending_intent", "ask_mandate") in events
+    assert not [e for e in events if e["name"] == "unit"]
 
 
 def test_unknown_team_in_metadata_is_ignored(demo_db):
-    messages, events = run(actions.ActionAnswerMandate(), tracker("Må jeg bytte vagt?", metadata={"team": "nope"}))
-    assert messages[0]["response"] == "utter_ask_unit"
+    _, events = run(actions.ValidateSlotMappings(), tracker("Må jeg bytte vagt?", metadata={"team": "nope"}))
+    assert not [e for e in events if e["name"] == "unit"]
+    messages, _ = run(actions.ActionAnswerMandate(), tracker("hmm", intent="nlu_fallback", metadata={"team": "nope"}))
+    assert messages[0]["response"] == "utter_default"
 
 
 def test_form_matches_the_unit_typo_tolerant(demo_db):
