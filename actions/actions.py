@@ -9,6 +9,7 @@ mapping: Rasa 3.6 docs, "Slot Validation Actions" (action_validate_slot_mappings
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -66,11 +67,20 @@ def answer_question(
         return [SlotSet("unit", unit)]
     outcome = service.answer(
         question, unit, user_id=tracker.sender_id, intent=intent, strict=intent in STRICT_INTENTS,
-        store_unanswered=intent != "out_of_scope",
+        store_unanswered=intent != "out_of_scope", last_mandate_id=tracker.get_slot("last_mandate_id"),
     )
     if outcome.result.answer is None and intent == "out_of_scope":
         dispatcher.utter_message(response="utter_out_of_scope")
         return [SlotSet("unit", unit)]
+    if outcome.reply.custom["type"] == "clarify":
+        buttons = [
+            {"title": option["topic"],
+             "payload": "/choose_mandate" + json.dumps(
+                 {"mandate_id": option["mandate_id"], "question_id": outcome.question_id})}
+            for option in outcome.reply.custom["options"]
+        ]
+        dispatcher.utter_message(text=outcome.reply.text, buttons=buttons, json_message=outcome.reply.custom)
+        return [SlotSet("unit", unit), SlotSet("last_question_id", outcome.question_id)]
     dispatcher.utter_message(text=outcome.reply.text, json_message=outcome.reply.custom)
     return [
         SlotSet("unit", unit),
@@ -156,6 +166,26 @@ class ActionAnswerPending(Action):
         name = default_service().unit_name(unit)
         dispatcher.utter_message(text=f"Tak. Jeg svarer ud fra mandatkataloget for {name}.")
         return answer_question(dispatcher, tracker, question or "", unit, intent) + clear
+
+
+class ActionChooseMandate(Action):
+    """The user picked one of the "Mener du ...?" options: answer from that entry."""
+
+    def name(self) -> Text:
+        return "action_choose_mandate"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        mandate_id = next(tracker.get_latest_entity_values("mandate_id"), None)
+        question_id = next(tracker.get_latest_entity_values("question_id"), None) or tracker.get_slot("last_question_id")
+        unit = current_unit(tracker)
+        try:
+            reply = default_service().answer_from_entry(
+                str(mandate_id), unit or "", int(question_id) if question_id not in (None, "") else None)
+        except KeyError:
+            dispatcher.utter_message(text="Den regel kan jeg ikke finde for din enhed. Skriv gerne spørgsmålet igen.")
+            return []
+        dispatcher.utter_message(text=reply.text, json_message=reply.custom)
+        return [SlotSet("last_mandate_id", reply.custom["mandate_id"])]
 
 
 class ActionSetUnit(Action):

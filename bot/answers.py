@@ -78,6 +78,7 @@ def mandate_reply(
     amount_dkk: int | None = None,
     english: bool = False,
     question_id: int | None = None,
+    follow_up: bool = False,
 ) -> Reply:
     """The answer to a question from one entry.
 
@@ -88,6 +89,7 @@ def mandate_reply(
         amount_dkk: an amount from the question, compared with ``limit_dkk``.
         english: the question was in English (we answer in Danish and say so).
         question_id: id of the stored question (for feedback buttons).
+        follow_up: the question referred back to the previous answer.
 
     Returns:
         A :class:`Reply`; ``custom`` follows DESIGN.md: ``{"type":
@@ -95,6 +97,8 @@ def mandate_reply(
         card fields (topic, conditions, limit, inform, how, source).
     """
     lines = []
+    if follow_up:
+        lines.append(f"Det følger reglen fra før om \"{entry.topic}\".")
     if english:
         lines.append("(I answer in Danish, the language of the catalogue.)")
     lines.append(f"{_headline(entry, amount_dkk)} Emne: {entry.topic}.")
@@ -174,6 +178,22 @@ def no_answer_reply(
     )
     lines.append(f"Indtil da: spørg {contact or 'din nærmeste leder'}.")
     return Reply(" ".join(lines), {"type": "no_mandate", "question_id": question_id})
+
+
+def clarify_reply(options: Sequence, question_id: int | None) -> Reply:
+    """ "Mener du A eller B?" when two entries fit nearly equally well.
+
+    The payload ``{"type": "clarify", "options": [{"mandate_id", "topic"}], "question_id"}``
+    carries no answer; the chat shows the options as buttons
+    (``/choose_mandate{"mandate_id": ..., "question_id": ...}``).
+    """
+    topics = [f"\"{o.topic}\"" for o in options]
+    text = "Mener du " + " eller ".join(topics) + "? Vælg det, der passer bedst."
+    return Reply(text, {
+        "type": "clarify",
+        "question_id": question_id,
+        "options": [{"mandate_id": o.id, "topic": o.topic} for o in options],
+    })
 
 
 def list_reply(entries: Sequence, unit_name: str) -> Reply:

@@ -88,6 +88,29 @@ def parse_amounts(text: str) -> list[int]:
     return found
 
 
+_FOLLOW_UP_CUES = (
+    "hvad hvis det", "hvad hvis den", "hvad nu hvis det", "hvad så hvis det", "og hvis det", "og hvis den",
+    "men hvis det", "men hvis den", "gælder det", "gælder den", "gælder reglen", "gaelder det", "gaelder den",
+    "er det også", "er det ogsaa", "what if it", "does that", "does it",
+)
+
+
+def looks_like_follow_up(text: str) -> bool:
+    """True for a short message that refers back to the last answer.
+
+    It must point back with "det"/"den"/"reglen" ("hvad hvis det koster
+    8.000?", "gælder det også i weekenden?", "og hvis det er en nattevagt?")
+    or be little more than an amount ("8.000 kr.?"). "Hvad med en hund?"
+    is a new question. Long messages are new questions.
+    """
+    norm = normalise(text)
+    if len(words(norm)) > 10:
+        return False
+    return any(norm.startswith(cue) or f" {cue}" in f" {norm}" for cue in _FOLLOW_UP_CUES) or (
+        bool(parse_amounts(norm)) and len(words(norm)) <= 6
+    )
+
+
 def looks_english(text: str) -> bool:
     """True when most function words of ``text`` are English (a cheap language guess)."""
     tokens = words(text)

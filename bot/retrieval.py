@@ -92,6 +92,22 @@ class EntryDoc:
 
 
 @dataclass(frozen=True)
+class QueryVector:
+    """A question for ranking.
+
+    Attributes:
+        vector: term -> weight, L2-normalised (asked words 1.0, compound
+            parts and thesaurus words less), scaled by IDF.
+        char_text: folded lemmas for the character n-gram similarity.
+        asked: asked term -> (IDF², the terms that count as matching it).
+    """
+
+    vector: dict[str, float]
+    char_text: str
+    asked: dict[str, tuple[float, frozenset]]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One ranked entry. ``score`` is in 0..1; ``in_scope``: in force for the asker's unit."""
 
@@ -100,6 +116,7 @@ class Candidate:
     decision: str
     score: float
     in_scope: bool
+    coverage: float = 1.0
 
 
 @dataclass
@@ -109,13 +126,16 @@ class RetrievalResult:
     Attributes:
         answer: the entry to answer from, or None (abstain).
         reason: ``answered``, ``low_score``, ``other_unit`` (an entry not in
-            force for the unit fits better), ``tie`` or ``no_entries``.
+            force for the unit fits better), ``tie`` (two entries nearly
+            tied: ask which one), ``no_entries``, or ``follow_up`` (set by
+            the service: answered from the previous entry).
         candidates: the best in-scope entries, best first (at most 5).
         outside: the best entry that is not in force for the unit and whose
             topic_key has no entry in force for it (another unit's topic, or
             an expired one), if any.
         amount_dkk: the first amount in the question, in DKK.
         english: the question looks English.
+        in_scope: ids of every entry in force for the unit.
     """
 
     answer: Candidate | None
@@ -124,6 +144,7 @@ class RetrievalResult:
     outside: Candidate | None = None
     amount_dkk: int | None = None
     english: bool = False
+    in_scope: set[str] = field(default_factory=set)
 
     @property
     def best(self) -> Candidate | None:
@@ -224,8 +245,8 @@ class CatalogueIndex:
     def _by_length_affix(self, term: str) -> list[str]:
         return [v for v in self.vocabulary if v != term and len(v) >= 3 and (v in term or term in v)]
 
-    def question_vector(self, question: str, english: bool) -> tuple[dict[str, float], str]:
-        """Weighted, IDF-scaled, L2-normalised term vector and the folded text for n-grams."""
+    def question_vector(self, question: str, english: bool) -> "QueryVector":
+        """The question as weighted, IDF-scaled, L2-normalised terms (see :class:`QueryVector`)."""
         _, glossary = _language_data()
         text = question
         if english:
@@ -233,33 +254,52 @@ class CatalogueIndex:
             text = " ".join(mapped)
         terms = [self.correct(t) for t in self.analyzer.terms(text)]
         weights: dict[str, float] = defaultdict(float)
+        related: dict[str, set[str]] = {}
         for term in terms:
             weights[term] = 1.0
         for term in terms:
+            related[term] = {term}
             for other, similarity in self.compound_matches(term):
                 weights[other] = max(weights[other], COMPOUND_WEIGHT * similarity)
+                related[term].add(other)
             for other in self._thesaurus.get(term, ()):
                 weights[other] = max(weights[other], EXPANSION_WEIGHT)
+                related[term].add(other)
         # A term the catalogue never uses still counts in the question's norm
         # (with the median IDF of the catalogue): "Må jeg tage min kat med på arbejde?"
         # must not score as if it only said "arbejde".
         unknown_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
         vector = {t: w * self.idf.get(t, unknown_idf) for t, w in weights.items()
                   if t in self.idf or w == 1.0}
+        asked = {t: (self.idf.get(t, unknown_idf) ** 2, frozenset(related[t])) for t in set(terms)}
         char_text = " ".join(fold_ascii(l) for _, l in self.analyzer.tokens(text) if not _is_stop(l))
-        return self._normalise(vector), char_text
+        return QueryVector(self._normalise(vector), char_text, asked)
+
+    def match(self, question: str, english: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores, coverage)`` of ``question`` against every entry (order of ``entries``).
+
+        ``scores``: similarity 0..1. ``coverage``: the share (0..1, IDF²-weighted)
+        of the asked words that the entry contains, directly or through a
+        compound part or the thesaurus.
+        """
+        if not self.entries:
+            return np.zeros(0), np.zeros(0)
+        query = self.question_vector(question, english)
+        term_scores = np.array([sum(w * vec.get(t, 0.0) for t, w in query.vector.items()) for vec in self._term_vectors])
+        if query.char_text.strip():
+            char_scores = (self._char_matrix @ self._char.transform([query.char_text]).T).toarray().ravel()
+        else:
+            char_scores = np.zeros(len(self.entries))
+        total = sum(weight for weight, _ in query.asked.values()) or 1.0
+        coverage = np.array([
+            sum(weight for weight, terms in query.asked.values() if any(t in vec for t in terms)) / total
+            for vec in self._term_vectors
+        ])
+        return (1 - CHAR_SHARE) * term_scores + CHAR_SHARE * char_scores, coverage
 
     def scores(self, question: str, english: bool = False) -> np.ndarray:
         """Similarity 0..1 of ``question`` to every entry (order of ``entries``)."""
-        if not self.entries:
-            return np.zeros(0)
-        qvec, char_text = self.question_vector(question, english)
-        term_scores = np.array([sum(w * vec.get(t, 0.0) for t, w in qvec.items()) for vec in self._term_vectors])
-        if char_text.strip():
-            char_scores = (self._char_matrix @ self._char.transform([char_text]).T).toarray().ravel()
-        else:
-            char_scores = np.zeros(len(self.entries))
-        return (1 - CHAR_SHARE) * term_scores + CHAR_SHARE * char_scores
+        return self.match(question, english)[0]
 
     @staticmethod
     def _normalise(vector: Mapping[str, float]) -> dict[str, float]:
@@ -282,10 +322,14 @@ class Retriever:
             than this (an ambiguous question).
         outside_margin: abstain when an entry not in force for the unit beats
             the best in-scope entry by more than this.
+        min_coverage: near ties become a "Mener du A eller B?" only when both
+            entries cover at least this share of the asked words; else abstain.
     """
 
-    def __init__(self, min_score: float = 0.22, min_margin: float = 0.04, outside_margin: float = 0.05):
+    def __init__(self, min_score: float = 0.22, min_margin: float = 0.04, outside_margin: float = 0.05,
+                 min_coverage: float = 0.6):
         self.min_score = min_score
+        self.min_coverage = min_coverage
         self.min_margin = min_margin
         self.outside_margin = outside_margin
 
@@ -317,19 +361,20 @@ class Retriever:
         chain = ancestors(unit_id, parents)
         in_scope = {e.id for e in select_in_force(index.entries, chain, day)}
         if not index.entries:
-            return RetrievalResult(None, "no_entries", english=english)
-        scores = index.scores(question, english)
+            return RetrievalResult(None, "no_entries", english=english, in_scope=in_scope)
+        scores, coverage = index.match(question, english)
         scope_keys = {e.topic_key for e in index.entries if e.id in in_scope and e.topic_key}
         ranked: list[Candidate] = []
         outside: Candidate | None = None
         for i in np.argsort(-scores, kind="stable"):
             entry = index.entries[i]
-            cand = Candidate(entry.id, entry.unit_id, entry.decision, float(scores[i]), entry.id in in_scope)
+            cand = Candidate(entry.id, entry.unit_id, entry.decision, float(scores[i]), entry.id in in_scope,
+                             float(coverage[i]))
             if cand.in_scope:
                 ranked.append(cand)
             elif outside is None and entry.topic_key not in scope_keys:
                 outside = cand
-        result = RetrievalResult(None, "low_score", ranked[:5], outside, amounts[0] if amounts else None, english)
+        result = RetrievalResult(None, "low_score", ranked[:5], outside, amounts[0] if amounts else None, english, in_scope)
         if not ranked:
             result.reason = "no_entries" if outside is None else "other_unit"
             return result
@@ -340,7 +385,11 @@ class Retriever:
         elif best.score < threshold:
             result.reason = "low_score"
         elif len(ranked) > 1 and best.score - ranked[1].score < self.min_margin:
-            result.reason = "tie"
+            # Two entries fit nearly equally: ask which one, but only when they
+            # cover what was asked; "kat ... arbejde" matching two
+            # "arbejde" entries is not a question about either.
+            both_cover = min(best.coverage, ranked[1].coverage) >= self.min_coverage
+            result.reason = "tie" if both_cover else "low_score"
         else:
             result.answer, result.reason = best, "answered"
         return result

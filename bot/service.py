@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.answers import Reply, list_reply, mandate_reply, no_answer_reply
+from bot.answers import Reply, clarify_reply, list_reply, mandate_reply, no_answer_reply
 from bot.catalogue.tree import entries_in_force, unit_parents
 from bot.catalogue.units import match_unit
 from bot.config import Settings, get_settings
 from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
 from bot.db.session import session_scope
-from bot.language import DanishAnalyzer
+from bot.language import DanishAnalyzer, looks_like_follow_up
 from bot.privacy import pseudonym, redact
-from bot.retrieval import CatalogueIndex, RetrievalResult, Retriever, build_index
+from bot.retrieval import Candidate, CatalogueIndex, RetrievalResult, Retriever, build_index
 
 
 @dataclass
@@ -104,6 +104,7 @@ class MandateService:
         strict: bool = False,
         store: bool = True,
         store_unanswered: bool = True,
+        last_mandate_id: str | None = None,
     ) -> Outcome:
         """Answer ``question`` for ``unit_id``; store it (redacted) when ``store``.
 
@@ -116,6 +117,9 @@ class MandateService:
             store: False for previews: nothing is written.
             store_unanswered: False to store only answered questions (small
                 talk the NLU called out of scope is not HR's business).
+            last_mandate_id: the entry of the previous answer in this
+                conversation; a short follow-up ("hvad hvis det koster
+                8.000?") that retrieval cannot place is answered from it.
 
         Raises:
             KeyError: ``unit_id`` is not a known unit.
@@ -125,6 +129,8 @@ class MandateService:
             index = self.index(session)
             parents = unit_parents(session)
             result = self.retriever.retrieve(index, question, unit_id, parents, settings.today(), strict=strict)
+            if result.answer is None and last_mandate_id:
+                self._follow_up(result, question, last_mandate_id, index)
             best = result.best
             qid = None
             if store and (result.answer or store_unanswered):
@@ -141,11 +147,15 @@ class MandateService:
                 session.add(row)
                 session.flush()
                 qid = row.id
-            if result.answer:
+            if result.reason == "tie":
+                options = [session.get(Mandate, c.mandate_id) for c in result.candidates[:2]]
+                reply = clarify_reply(options, qid)
+            elif result.answer:
                 entry = session.get(Mandate, result.answer.mandate_id)
                 reply = mandate_reply(
                     entry, unit_name=entry.unit.name, asker_unit_id=unit_id,
                     amount_dkk=result.amount_dkk, english=result.english, question_id=qid,
+                    follow_up=result.reason == "follow_up",
                 )
             else:
                 outside = session.get(Mandate, result.outside.mandate_id) if (
@@ -158,6 +168,41 @@ class MandateService:
                     outside_valid_to=outside.valid_to if expired else None,
                 )
             return Outcome(reply, result, qid)
+
+    @staticmethod
+    def _follow_up(result: RetrievalResult, question: str, last_mandate_id: str, index: CatalogueIndex) -> None:
+        """Answer from the previous entry when ``question`` is a short follow-up to it.
+
+        Only when the previous entry is still in force for the unit and the
+        question has at most two topic words of its own (so "Må vi også selv
+        vælge vikar?" stays a new question).
+        """
+        if last_mandate_id not in result.in_scope or not looks_like_follow_up(question):
+            return
+        if len(index.analyzer.terms(question)) > 2:
+            return
+        entry = next(e for e in index.entries if e.id == last_mandate_id)
+        result.answer = Candidate(entry.id, entry.unit_id, entry.decision, 0.0, True)
+        result.reason = "follow_up"
+
+    def answer_from_entry(self, mandate_id: str, unit_id: str, question_id: int | None = None) -> Reply:
+        """The answer from a chosen entry (the user picked it after "Mener du ...?").
+
+        Marks the stored question answered by that entry.
+
+        Raises:
+            KeyError: the entry is not in force for ``unit_id``.
+        """
+        with self._session() as session:
+            in_force = {e.id: e for e in entries_in_force(session, unit_id, self.settings.today())}
+            if mandate_id not in in_force:
+                raise KeyError(mandate_id)
+            entry = in_force[mandate_id]
+            row = session.get(Question, question_id) if question_id is not None else None
+            if row is not None and row.unit_id == unit_id:
+                row.outcome, row.status = "answered", "answered"
+                row.mandate_id, row.decision = entry.id, entry.decision
+            return mandate_reply(entry, unit_name=entry.unit.name, asker_unit_id=unit_id, question_id=question_id)
 
     def list_entries(self, unit_id: str) -> Reply:
         """The unit's entries in force, grouped by who decides.

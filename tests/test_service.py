@@ -75,3 +75,51 @@ def test_feedback_is_stored(demo_db, service, session):
 def test_format_dkk():
     assert format_dkk(25000) == "25.000 kr."
     assert format_dkk(500) == "500 kr."
+
+
+def test_follow_up_with_a_new_amount_uses_the_previous_entry(demo_db, service):
+    first = service.answer("Må jeg købe en ny termokande til 400 kr.?", "hjemmeplejen-syd")
+    assert first.reply.custom["mandate_id"] == "soo-smaaindkoeb"
+    follow = service.answer("hvad hvis det koster 3.000 kr.?", "hjemmeplejen-syd", last_mandate_id="soo-smaaindkoeb")
+    assert follow.reply.custom["mandate_id"] == "soo-smaaindkoeb"
+    assert "Ikke ved det beløb" in follow.reply.text and "fra før" in follow.reply.text
+    alone = service.answer("hvad hvis det koster 3.000 kr.?", "hjemmeplejen-syd")
+    assert alone.reply.custom["type"] == "no_mandate"
+
+
+def test_follow_up_about_the_same_rule(demo_db, service):
+    follow = service.answer("gælder det også i weekenden?", "hjemmeplejen-syd", last_mandate_id="soo-vagtbytte")
+    assert follow.reply.custom["mandate_id"] == "soo-vagtbytte"
+
+
+def test_a_new_topic_is_not_taken_as_a_follow_up(demo_db, service):
+    outcome = service.answer("Hvad med en hund på kontoret?", "hjemmeplejen-syd", last_mandate_id="soo-vagtbytte")
+    assert outcome.reply.custom["type"] == "no_mandate"
+
+
+def test_follow_up_needs_the_previous_entry_in_force_for_the_unit(demo_db, service):
+    outcome = service.answer("hvad hvis det koster 3.000 kr.?", "vej-og-park", last_mandate_id="soo-smaaindkoeb")
+    assert outcome.reply.custom["type"] == "no_mandate"
+
+
+def test_nearly_tied_entries_ask_which_one(demo_db, service, session):
+    from bot.retrieval import Retriever
+
+    service.retriever = Retriever(min_score=0.22, min_margin=0.1)
+    outcome = service.answer("Må vi bytte?", "hjemmeplejen-nord")
+    custom = outcome.reply.custom
+    assert custom["type"] == "clarify" and len(custom["options"]) == 2
+    assert outcome.reply.text.startswith("Mener du ")
+    chosen = custom["options"][0]["mandate_id"]
+    assert {o["mandate_id"] for o in custom["options"]} == {"soo-vagtbytte", "hpn-rutebytte"}
+    reply = service.answer_from_entry(chosen, "hjemmeplejen-nord", outcome.question_id)
+    assert reply.custom["type"] == "mandate_answer" and reply.custom["mandate_id"] == chosen
+    session.expire_all()
+    row = session.get(Question, outcome.question_id)
+    assert (row.outcome, row.mandate_id) == ("answered", chosen)
+
+
+def test_a_near_tie_on_a_word_that_misses_the_point_abstains(demo_db, service):
+    # Two "arbejde" entries nearly tie, but neither covers "kat".
+    outcome = service.answer("Må jeg tage min kat med på arbejde?", "tandplejen")
+    assert outcome.reply.custom["type"] == "no_mandate"

@@ -1,0 +1,203 @@
+"""Retrieval quality on labelled question sets, threshold calibration and baselines.
+
+The labelled sets (``tests/data/eval/dev.yaml`` for tuning, ``test.yaml``
+held out) target the demo catalogue. Every item is answered by the retrieval
+layer alone (no Rasa): small talk must be abstained on here too, which is
+stricter than the bot, where the NLU sees small talk first.
+
+Calibration: the abstention threshold and margin are chosen on the dev split
+to keep mandate answers on ``none`` items at or under 2 % (and on small talk
+at or under 1 %) while answering as many answerable items correctly as
+possible (a constrained grid search). The same procedure calibrates each
+baseline, so the comparison on the test split is fair.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_DIR = ROOT / "tests" / "data" / "eval"
+DEMO = ROOT / "bot" / "demo" / "catalogue.yaml"
+TODAY = dt.date(2026, 11, 29)
+MAX_WRONG_NONE = 0.02
+MAX_WRONG_SMALLTALK = 0.01
+
+
+@dataclass
+class Ranked:
+    """One item ranked by a method: best in-scope id and score, runner-up score, outside score."""
+
+    item: dict
+    best_id: str | None
+    best: float
+    second: float
+    outside: float
+
+
+def load_items(split: str) -> list[dict]:
+    """The items of ``dev`` or ``test``."""
+    return yaml.safe_load((EVAL_DIR / f"{split}.yaml").read_text(encoding="utf-8"))
+
+
+def demo_service():
+    """A MandateService on a fresh temporary database holding the demo catalogue."""
+    from bot.catalogue.io import import_file
+    from bot.config import get_settings
+    from bot.db.migrate import upgrade
+    from bot.db.session import new_session
+    from bot.service import MandateService
+
+    path = Path(tempfile.mkdtemp(prefix="mandat-reval-")) / "mandat.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    session = new_session(url)
+    try:
+        import_file(session, DEMO)
+    finally:
+        session.close()
+    settings = dataclasses.replace(get_settings(), database_url=url, today_override=TODAY.isoformat())
+    return MandateService(settings)
+
+
+def rank_ours(service, items: Sequence[dict]) -> list[Ranked]:
+    """Rank with Mandatbot's retrieval (thresholds are applied later)."""
+    from bot.catalogue.tree import unit_parents
+    from bot.db.session import session_scope
+
+    out = []
+    with session_scope(service.settings.database_url) as session:
+        index = service.index(session)
+        parents = unit_parents(session)
+    retriever = service.retriever.__class__(min_score=0.0, min_margin=0.0, outside_margin=service.retriever.outside_margin)
+    for item in items:
+        result = retriever.retrieve(index, item["text"], item["team"], parents, TODAY)
+        cands = result.candidates
+        outside = result.outside.score if result.outside else 0.0
+        # An entry not in force that beats the best in-scope one by the outside
+        # margin makes the bot abstain whatever the threshold: fold that in.
+        best = cands[0].score if cands else 0.0
+        if result.reason == "other_unit":
+            best = -1.0
+        out.append(Ranked(item, cands[0].mandate_id if cands else None, best,
+                          cands[1].score if len(cands) > 1 else 0.0, outside))
+    return out
+
+
+def _scope(service) -> tuple[list, Callable[[str], set]]:
+    from bot.catalogue.tree import ancestors, select_in_force, unit_parents
+    from bot.db.session import session_scope
+
+    with session_scope(service.settings.database_url) as session:
+        index = service.index(session)
+        parents = unit_parents(session)
+    entries = index.entries
+
+    def in_scope(team: str) -> set:
+        return {e.id for e in select_in_force(entries, ancestors(team, parents), TODAY)}
+
+    return entries, in_scope
+
+
+def rank_tfidf(service, items: Sequence[dict]) -> list[Ranked]:
+    """Baseline: plain word TF-IDF (scikit-learn defaults, lower-cased) over each entry's text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    entries, in_scope = _scope(service)
+    docs = [" ".join([e.topic, e.summary, *e.keywords, *e.examples, *e.conditions]) for e in entries]
+    vectorizer = TfidfVectorizer()
+    matrix = vectorizer.fit_transform(docs)
+    return _rank_matrix(entries, in_scope, items, lambda texts: (vectorizer.transform(texts) @ matrix.T).toarray())
+
+
+def rank_fuzzy(service, items: Sequence[dict]) -> list[Ranked]:
+    """Baseline: rapidfuzz keyword matching (best partial_ratio of topic/keywords in the question)."""
+    from rapidfuzz import fuzz
+
+    entries, in_scope = _scope(service)
+    phrases = [[p.lower() for p in (e.topic, *e.keywords)] for e in entries]
+
+    def scores(texts):
+        return np.array([[max(fuzz.partial_ratio(p, t.lower()) for p in ps) / 100 for ps in phrases] for t in texts])
+
+    return _rank_matrix(entries, in_scope, items, scores)
+
+
+def _rank_matrix(entries, in_scope, items, score_fn) -> list[Ranked]:
+    sims = score_fn([i["text"] for i in items])
+    out = []
+    for row, item in zip(sims, items):
+        scope = in_scope(item["team"])
+        order = np.argsort(-row, kind="stable")
+        inside = [i for i in order if entries[i].id in scope]
+        best = inside[0] if inside else None
+        out.append(Ranked(item, entries[best].id if best is not None else None,
+                          float(row[best]) if best is not None else 0.0,
+                          float(row[inside[1]]) if len(inside) > 1 else 0.0, 0.0))
+    return out
+
+
+def decide(r: Ranked, min_score: float, min_margin: float) -> str:
+    """The method's outcome for one item: a mandate id or ``none``."""
+    if r.best_id is None or r.best < min_score or r.best - r.second < min_margin:
+        return "none"
+    return r.best_id
+
+
+def score(ranked: Iterable[Ranked], min_score: float, min_margin: float) -> dict:
+    """Accuracy on answerable items, abstain rate, wrong answers on none and small talk, per kind."""
+    ranked = list(ranked)
+    groups: dict[str, list[int]] = {"answerable": [0, 0], "none": [0, 0], "smalltalk": [0, 0]}
+    kinds: dict[str, list[int]] = {}
+    abstained = 0
+    for r in ranked:
+        got = decide(r, min_score, min_margin)
+        expect = r.item["expect"]
+        group = expect if expect in ("none", "smalltalk") else "answerable"
+        ok = got == expect if group == "answerable" else got == "none"
+        if group == "answerable" and got == "none":
+            abstained += 1
+        groups[group][0] += ok
+        groups[group][1] += 1
+        k = kinds.setdefault(r.item.get("kind", "?"), [0, 0])
+        k[0] += ok
+        k[1] += 1
+    n_ans = max(groups["answerable"][1], 1)
+    return {
+        "accuracy": groups["answerable"][0] / n_ans,
+        "abstain_rate": abstained / n_ans,
+        "wrong_none": 1 - groups["none"][0] / max(groups["none"][1], 1),
+        "wrong_smalltalk": 1 - groups["smalltalk"][0] / max(groups["smalltalk"][1], 1),
+        "n": {g: v[1] for g, v in groups.items()},
+        "per_kind": {k: f"{v[0]}/{v[1]}" for k, v in sorted(kinds.items())},
+    }
+
+
+def calibrate(ranked: Sequence[Ranked], scores_grid=None, margins_grid=None) -> tuple[float, float, list]:
+    """Best (min_score, min_margin) on ``ranked`` under the wrong-answer limits, and the curve.
+
+    Returns:
+        ``(min_score, min_margin, curve)`` where curve lists
+        ``(min_score, min_margin, accuracy, wrong_none)`` for every grid point.
+    """
+    scores_grid = scores_grid if scores_grid is not None else np.round(np.arange(0.05, 0.80, 0.01), 2)
+    margins_grid = margins_grid if margins_grid is not None else [0.0, 0.02, 0.04, 0.06, 0.08, 0.1]
+    curve, best = [], None
+    for m in margins_grid:
+        for s in scores_grid:
+            sc = score(ranked, float(s), float(m))
+            curve.append((float(s), float(m), sc["accuracy"], sc["wrong_none"]))
+            feasible = sc["wrong_none"] <= MAX_WRONG_NONE and sc["wrong_smalltalk"] <= MAX_WRONG_SMALLTALK
+            key = (sc["accuracy"], -s, -m)
+            if feasible and (best is None or key > best[0]):
+                best = (key, float(s), float(m))
+    if best is None:
+        return float(scores_grid[-1]), float(margins_grid[-1]), curve
+    return best[1], best[2], curve
