@@ -164,6 +164,153 @@ def cmd_ask(args) -> int:
     return 0
 
 
+# -- admin-app accounts ---------------------------------------------------
+
+DEMO_USERS = (
+    ("leder", "Lene Leder (Hjemmeplejen)", "leader", ["hjemmeplejen-nord", "hjemmeplejen-syd"], False),
+    ("hr", "Hanne fra HR", "hr", [], False),
+    ("admin", "Administrator", "admin", [], False),
+)
+"""The demo accounts: (username, display name, role, units, HR may edit)."""
+
+
+def _check_user_fields(session, role: str, units: list[str]) -> str | None:
+    from bot.db.models import ROLES, Unit
+
+    if role not in ROLES:
+        return f"ukendt rolle '{role}'; brug en af {', '.join(ROLES)}"
+    if role == "leader" and not units:
+        return "en leder skal have mindst én enhed (--unit)"
+    if role != "leader" and units:
+        return "kun ledere har enheder"
+    missing = [u for u in units if session.get(Unit, u) is None]
+    if missing:
+        return f"ukendt enhed: {', '.join(missing)}"
+    return None
+
+
+def add_user(session, username: str, role: str, units: list[str] | None = None,
+             display_name: str | None = None, can_edit: bool = False,
+             password: str | None = None):
+    """Create an admin-app account; returns ``(user, password)``.
+
+    Args:
+        session: open session; the caller commits.
+        username: login name (unique).
+        role: ``leader``, ``hr`` or ``admin``.
+        units: the leader's unit ids (the units below them are included).
+        display_name: name shown in the app and in the history.
+        can_edit: an HR user may edit entries.
+        password: the initial password; generated when None.
+
+    Raises:
+        ValueError: the user exists, or role/units are invalid (Danish message).
+    """
+    from sqlalchemy import select
+
+    from bot.db.models import User
+
+    units = list(dict.fromkeys(units or []))
+    username = (username or "").strip()
+    if not username:
+        raise ValueError("brugernavnet mangler")
+    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise ValueError(f"brugeren '{username}' findes allerede")
+    problem = _check_user_fields(session, role, units)
+    if problem:
+        raise ValueError(problem)
+    password = password or User.generate_password()
+    user = User(username=username, display_name=display_name or username, role=role, units=units,
+                can_edit=bool(can_edit and role == "hr"), active=True)
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    return user, password
+
+
+def ensure_demo_users(session) -> list[tuple[str, str, str | None]]:
+    """Create the demo leader, HR user and admin where missing (idempotent).
+
+    Returns:
+        ``(username, role, password)`` per demo account; ``password`` is None
+        for accounts that already existed (their password is not changed).
+
+    Raises:
+        ValueError: the demo units are missing (load the demo catalogue first).
+    """
+    from sqlalchemy import select
+
+    from bot.db.models import User
+
+    result = []
+    for username, name, role, units, can_edit in DEMO_USERS:
+        if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+            result.append((username, role, None))
+            continue
+        _, password = add_user(session, username, role, units, name, can_edit)
+        result.append((username, role, password))
+    return result
+
+
+def cmd_users(args) -> int:
+    """``mandat users add|set-password|list|demo``."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from bot.db.models import User
+
+    with _session() as session:
+        if args.action == "list":
+            users = session.execute(select(User).order_by(User.username)).scalars().all()
+            print(f"Brugere ({len(users)}):")
+            for user in users:
+                extra = ", ".join(user.units or [])
+                if user.role == "hr" and user.can_edit:
+                    extra = "må redigere"
+                state = "" if user.active else "  [deaktiveret]"
+                print(f"  {user.username:<20} {user.role:<7} {user.display_name or '':<30} {extra}{state}")
+            return 0
+        if args.action == "demo":
+            try:
+                rows = ensure_demo_users(session)
+            except ValueError as exc:
+                session.rollback()
+                print(f"Demo-brugere: {exc}. Indlæs demo-kataloget først (mandat demo).", file=sys.stderr)
+                return 1
+            print("Demo-brugere til admin-appen:")
+            for username, role, password in rows:
+                shown = f"adgangskode: {password}" if password else "findes allerede (adgangskode uændret)"
+                print(f"  {username:<8} ({role}): {shown}")
+            return 0
+        if not args.username:
+            print("Angiv et brugernavn.", file=sys.stderr)
+            return 2
+        password = args.password
+        if password is None and args.prompt:
+            password = getpass.getpass("Ny adgangskode: ")
+        if password is not None and len(password) < 10:
+            print("Adgangskoden skal være mindst 10 tegn.", file=sys.stderr)
+            return 1
+        if args.action == "add":
+            try:
+                user, password = add_user(session, args.username, args.role, args.unit or [],
+                                          args.name, args.can_edit, password)
+            except ValueError as exc:
+                print(f"Kan ikke oprette brugeren: {exc}.", file=sys.stderr)
+                return 1
+            print(f"Oprettet {user.username} ({user.role}). Adgangskode: {password}")
+            return 0
+        user = session.execute(select(User).where(User.username == args.username)).scalar_one_or_none()
+        if user is None:
+            print(f"Ukendt bruger: {args.username}", file=sys.stderr)
+            return 1
+        password = password or User.generate_password()
+        user.set_password(password)
+        print(f"Ny adgangskode for {user.username}: {password}")
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mandat``."""
     parser = argparse.ArgumentParser(prog="mandat", description="Mandatbot: mandatkatalog og spørgsmål.")
@@ -201,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build-spacy", help="byg spaCy-pipelinen til lemmaer (var/spacy-da)")
     p.add_argument("--path")
     p.set_defaults(func=cmd_build_spacy)
+    p = sub.add_parser("users", help="admin-appens brugere: add, set-password, list, demo")
+    p.add_argument("action", choices=["add", "set-password", "list", "demo"])
+    p.add_argument("username", nargs="?")
+    p.add_argument("--role", choices=["leader", "hr", "admin"], default="leader")
+    p.add_argument("--unit", action="append", help="lederens enhed (kan gentages)")
+    p.add_argument("--name", help="visningsnavn")
+    p.add_argument("--can-edit", action="store_true", help="HR må redigere poster")
+    p.add_argument("--password", help="adgangskode (ellers dannes en tilfældig)")
+    p.add_argument("--prompt", action="store_true", help="spørg efter adgangskoden")
+    p.set_defaults(func=cmd_users)
     return parser
 
 

@@ -15,6 +15,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -138,6 +139,8 @@ class Question(Base):
     status = Column(String(16), nullable=False, default="new")
     status_by = Column(String(200), nullable=True)
     status_at = Column(DateTime, nullable=True)
+    # The entry created from this question in the admin app's review queue.
+    resolved_mandate_id = Column(String(64), nullable=True, index=True)
 
     __table_args__ = (Index("ix_questions_outcome_asked", "outcome", "asked_at"),)
 
@@ -155,3 +158,73 @@ class Feedback(Base):
     user_pseudonym = Column(String(64), nullable=True)
     value = Column(String(16), nullable=False)
     comment = Column(Text, nullable=True)
+
+
+# ---------------------------------------------------------------------------
+# Admin app: accounts, question resolution, indexes for the review pages.
+# ---------------------------------------------------------------------------
+
+ROLES = ("leader", "hr", "admin")
+"""Admin-app roles: a team leader (with units), HR, and the administrator."""
+
+
+class User(Base):
+    """An account of the admin app.
+
+    ``units`` lists the unit ids a leader is responsible for (the units
+    below them are included implicitly). ``can_edit`` lets an HR user edit
+    entries (granted by an admin). Passwords are stored as argon2 hashes.
+    """
+
+    __tablename__ = "users"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(100), nullable=False, unique=True)
+    display_name = Column(String(200), nullable=True)
+    role = Column(String(16), nullable=False)
+    units = Column(JSON, nullable=False, default=list)
+    can_edit = Column(Boolean, nullable=False, default=False)
+    active = Column(Boolean, nullable=False, default=True)
+    password_hash = Column(String(255), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    password_changed_at = Column(DateTime, nullable=True)
+    last_login_at = Column(DateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('leader', 'hr', 'admin')", name="ck_users_role"),
+    )
+
+    def set_password(self, password: str) -> None:
+        """Store an argon2 hash of ``password`` (never the password itself)."""
+        from argon2 import PasswordHasher
+
+        self.password_hash = PasswordHasher().hash(password)
+        self.password_changed_at = utcnow()
+
+    def check_password(self, password: str) -> bool:
+        """True when ``password`` matches; re-hashes if the argon2 parameters changed."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        hasher = PasswordHasher()
+        try:
+            hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if hasher.check_needs_rehash(self.password_hash):
+            self.password_hash = hasher.hash(password)
+        return True
+
+    @staticmethod
+    def generate_password() -> str:
+        """A random initial password (about 80 bits, easy to type)."""
+        import secrets
+
+        alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+        groups = ["".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4)]
+        return "-".join(groups)
+
+
+Index("ix_feedback_question_id", Feedback.question_id)
+Index("ix_mandates_review_by", Mandate.review_by)
+Index("ix_questions_unit_outcome_asked", Question.unit_id, Question.outcome, Question.asked_at)
