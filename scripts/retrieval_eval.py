@@ -187,7 +187,7 @@ def calibrate(ranked: Sequence[Ranked], scores_grid=None, margins_grid=None) -> 
         ``(min_score, min_margin, curve)`` where curve lists
         ``(min_score, min_margin, accuracy, wrong_none)`` for every grid point.
     """
-    scores_grid = scores_grid if scores_grid is not None else np.round(np.arange(0.05, 0.80, 0.01), 2)
+    scores_grid = scores_grid if scores_grid is not None else np.round(np.arange(0.05, 1.001, 0.01), 2)
     margins_grid = margins_grid if margins_grid is not None else [0.0, 0.02, 0.04, 0.06, 0.08, 0.1]
     curve, best = [], None
     for m in margins_grid:
