@@ -1,0 +1,241 @@
+"""The aktørskab dashboard: how staff use the bot, and the "already yours" share.
+
+"Already yours": of the answered questions, the share about decisions the
+employee or the team already owns (``Question.decision`` in employee/team).
+It measures the habit the municipality wants to unlearn: asking permission
+for what one may decide oneself. Charts are PNG images rendered on the server
+(:mod:`bot.admin.charts`), each with its numbers written on it; the page also
+lists the entries whose review date has passed, per leader.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from sqlalchemy import case, func, or_, select
+
+from bot.admin import charts
+from bot.admin.auth import current, login_required
+from bot.admin.common import db, forbidden, parse_int, today, unit_tree
+from bot.catalogue.tree import descendants
+from bot.db.models import Mandate, Question, User
+
+bp = Blueprint("dashboard", __name__)
+
+YOURS = ("employee", "team")
+WEEK_CHOICES = (8, 13, 26, 52)
+CHARTS = ("uger", "besvaret", "emner", "egne-enheder", "egne-uger")
+_cache_lock = threading.Lock()
+
+
+@dataclass
+class Scope:
+    """Which questions the dashboard counts: units (None = all) and period."""
+
+    unit: str
+    units: tuple[str, ...] | None
+    weeks: int
+    first_monday: dt.date
+    end: dt.date
+
+    @property
+    def start(self) -> dt.datetime:
+        """First moment of the period."""
+        return dt.datetime.combine(self.first_monday, dt.time())
+
+    def mondays(self) -> list[dt.date]:
+        """The Monday of every week in the period."""
+        return [self.first_monday + dt.timedelta(weeks=i) for i in range(self.weeks)]
+
+    def where(self) -> list:
+        """SQL conditions on questions."""
+        where = [Question.asked_at >= self.start,
+                 Question.asked_at < dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())]
+        if self.units is not None:
+            where.append(Question.unit_id.in_(self.units))
+        return where
+
+
+def _scope() -> Scope:
+    access = current().access
+    tree = unit_tree()
+    unit = request.args.get("enhed") or ""
+    weeks = parse_int(request.args.get("uger"), 26)
+    weeks = weeks if weeks in WEEK_CHOICES else 26
+    units: set[str] | None = None if access.question_units is None else set(access.question_units)
+    if unit:
+        if unit not in tree.parents:
+            abort(404)
+        if not access.can_see_question(unit):
+            forbidden("Du kan kun se tal for dine egne enheder og enhederne under dem.")
+        units = {u for u in descendants(unit, tree.parents) if access.can_see_question(u)}
+    end = today()
+    monday = end - dt.timedelta(days=end.weekday())
+    return Scope(unit, tuple(sorted(units)) if units is not None else None, weeks,
+                 monday - dt.timedelta(weeks=weeks - 1), end)
+
+
+def _day(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def weekly(scope: Scope) -> dict[str, list]:
+    """Per week: answered, unanswered, already yours; plus the shares."""
+    index = {m: i for i, m in enumerate(scope.mondays())}
+    n = len(index)
+    answered, unanswered, yours = [0] * n, [0] * n, [0] * n
+    day = func.date(Question.asked_at)
+    rows = db().execute(select(day, Question.outcome, Question.decision, func.count())
+                        .where(*scope.where()).group_by(day, Question.outcome, Question.decision)).all()
+    for raw_day, outcome, decision, count in rows:
+        d = _day(raw_day)
+        i = index.get(d - dt.timedelta(days=d.weekday()))
+        if i is None:
+            continue
+        if outcome == "answered":
+            answered[i] += count
+            if decision in YOURS:
+                yours[i] += count
+        else:
+            unanswered[i] += count
+    totals = [a + u for a, u in zip(answered, unanswered)]
+    return {
+        "weeks": scope.mondays(), "answered": answered, "unanswered": unanswered, "yours": yours,
+        "totals": totals,
+        "answered_share": [a / t if t else None for a, t in zip(answered, totals)],
+        "yours_share": [y / a if a else None for y, a in zip(yours, answered)],
+    }
+
+
+def per_unit(scope: Scope) -> list[dict]:
+    """Per unit with answered questions: answered, already yours and the share, largest share first."""
+    yours_case = func.sum(case((Question.decision.in_(YOURS), 1), else_=0))
+    rows = db().execute(select(Question.unit_id, func.count(), yours_case)
+                        .where(*scope.where(), Question.outcome == "answered").group_by(Question.unit_id)).all()
+    tree = unit_tree()
+    result = [{"unit": u, "name": tree.label(u), "answered": a, "yours": int(y or 0), "share": (y or 0) / a}
+              for u, a, y in rows if a]
+    result.sort(key=lambda r: (-r["share"], -r["answered"]))
+    return result
+
+
+def top_topics(scope: Scope, limit: int = 10) -> list[dict]:
+    """The entries that answered most questions in the period."""
+    rows = db().execute(select(Question.mandate_id, func.count().label("n"))
+                        .where(*scope.where(), Question.outcome == "answered", Question.mandate_id.is_not(None))
+                        .group_by(Question.mandate_id).order_by(func.count().desc()).limit(limit)).all()
+    ids = [r.mandate_id for r in rows]
+    topics = dict(db().execute(select(Mandate.id, Mandate.topic).where(Mandate.id.in_(ids))).all()) if ids else {}
+    decisions = dict(db().execute(select(Mandate.id, Mandate.decision).where(Mandate.id.in_(ids))).all()) if ids else {}
+    return [{"id": r.mandate_id, "topic": topics.get(r.mandate_id, r.mandate_id), "count": r.n,
+             "decision": decisions.get(r.mandate_id)} for r in rows]
+
+
+def overdue_per_leader() -> list[dict]:
+    """Entries in force whose review date has passed, per leader (and units without a leader)."""
+    access = current().access
+    tree = unit_tree()
+    day = today()
+    entries = db().execute(
+        select(Mandate.id, Mandate.topic, Mandate.unit_id, Mandate.review_by)
+        .where(Mandate.review_by < day, or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day))
+        .order_by(Mandate.review_by, Mandate.id)).all()
+    leaders = db().execute(select(User).where(User.role == "leader", User.active.is_(True))
+                           .order_by(User.display_name, User.username)).scalars().all()
+    if access.role == "leader":
+        leaders = [u for u in leaders if u.username == access.username]
+    by_unit: dict[str, list] = defaultdict(list)
+    for entry in entries:
+        by_unit[entry.unit_id].append(entry)
+    covered: set[str] = set()
+    result = []
+    for leader in leaders:
+        units: set[str] = set()
+        for unit_id in leader.units or []:
+            if unit_id in tree.parents:
+                units |= descendants(unit_id, tree.parents)
+        covered |= units
+        items = sorted((e for u in units for e in by_unit.get(u, [])), key=lambda e: (e.review_by, e.id))
+        result.append({"leader": leader.display_name or leader.username, "username": leader.username,
+                       "units": [tree.label(u) for u in leader.units or []], "count": len(items),
+                       "oldest": items[:5]})
+    if access.role != "leader":
+        rest = sorted((e for u, items in by_unit.items() if u not in covered for e in items),
+                      key=lambda e: (e.review_by, e.id))
+        if rest:
+            result.append({"leader": "Enheder uden leder i admin-appen", "username": None, "units": [],
+                           "count": len(rest), "oldest": rest[:5]})
+    result.sort(key=lambda r: -r["count"])
+    return result
+
+
+@bp.route("/aktoerskab")
+@login_required()
+def overview():
+    """The dashboard page: key figures, charts, overdue reviews."""
+    scope = _scope()
+    access = current().access
+    tree = unit_tree()
+    data = weekly(scope)
+    answered, total = sum(data["answered"]), sum(data["totals"])
+    yours = sum(data["yours"])
+    new_where = [Question.outcome == "unanswered", Question.status == "new"]
+    if scope.units is not None:
+        new_where.append(Question.unit_id.in_(scope.units))
+    new_count = db().execute(select(func.count(Question.id)).where(*new_where)).scalar()
+    figures = {
+        "total": total, "answered": answered, "answered_share": answered / total if total else None,
+        "yours": yours, "yours_share": yours / answered if answered else None, "new": new_count,
+    }
+    units = per_unit(scope)
+    return render_template(
+        "dashboard.html", scope=scope, figures=figures, data=data, units=units[:15], topics=top_topics(scope),
+        overdue=overdue_per_leader(), unit_choices=tree.choices(access.question_units), week_choices=WEEK_CHOICES,
+        chart_args={"enhed": scope.unit or None, "uger": scope.weeks},
+    )
+
+
+@bp.route("/aktoerskab/graf/<name>.png")
+@login_required()
+def chart(name: str):
+    """One chart as PNG (same filters as the page)."""
+    if name not in CHARTS:
+        abort(404)
+    scope = _scope()
+    fingerprint = db().execute(select(func.count(Question.id), func.max(Question.id))).one()
+    entries_state = db().execute(select(func.max(Mandate.updated_at))).scalar() if name == "emner" else None
+    key = (name, scope.units, scope.weeks, scope.end, tuple(fingerprint), entries_state)
+    with _cache_lock:
+        cache: OrderedDict = current_app.extensions.setdefault("mandat_chart_cache", OrderedDict())
+        png = cache.get(key)
+    if png is None:
+        png = _render(name, scope)
+        with _cache_lock:
+            cache[key] = png
+            while len(cache) > 64:
+                cache.popitem(last=False)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+def _render(name: str, scope: Scope) -> bytes:
+    if name == "emner":
+        topics = top_topics(scope)
+        return charts.horizontal_bars([t["topic"] for t in topics], [t["count"] for t in topics],
+                                      "Mest stillede emner (besvarede spørgsmål)")
+    if name == "egne-enheder":
+        units = per_unit(scope)[:15]
+        return charts.horizontal_bars([u["name"] for u in units], [u["share"] for u in units],
+                                      "»Det må du allerede selv« pr. enhed (andel af besvarede)",
+                                      notes=[f"{u['yours']} af {u['answered']}" for u in units], percent=True,
+                                      colour=charts.GREEN)
+    data = weekly(scope)
+    if name == "uger":
+        return charts.questions_per_week(data["weeks"], data["answered"], data["unanswered"])
+    if name == "besvaret":
+        return charts.share_per_week(data["weeks"], data["answered_share"], data["totals"],
+                                     "Andel besvaret af botten pr. uge", colour=charts.BLUE)
+    return charts.share_per_week(data["weeks"], data["yours_share"], data["answered"],
+                                 "»Det må du allerede selv« pr. uge (andel af besvarede)")

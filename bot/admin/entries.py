@@ -1,0 +1,451 @@
+"""Mandate entries: list, view, create, edit, retire, history, answer preview.
+
+Every write goes through :func:`bot.catalogue.edit.save_mandate` with the
+version the form was loaded with, so a concurrent change is reported as a
+conflict (both versions shown), never overwritten silently.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.admin.auth import current, login_required, require_edit, require_read
+from bot.admin.common import (
+    FIELD_LABELS, db, forbidden, make_page, parse_date, parse_int, service, today, unit_tree,
+)
+from bot.admin.forms import (
+    EntryForm, diff_values, slugify, spec_values, validate_form, values_to_form,
+)
+from bot.catalogue.edit import EditConflict, mandate_values, save_mandate
+from bot.catalogue.schema import MANDATE_FIELDS
+from bot.catalogue.tree import ancestors, descendants
+from bot.db.models import DECISIONS, Mandate, MandateHistory, Question, utcnow
+
+bp = Blueprint("entries", __name__)
+
+PAGE_SIZE = 50
+SHOW_FILTERS = {
+    "": "Alle",
+    "i-kraft": "I kraft",
+    "udloebet": "Udløbet eller ikke trådt i kraft",
+    "gennemgang": "Gennemgang overskredet",
+    "tilsidesaetter": "Tilsidesætter en overordnet post",
+    "arvet": "Arvet ovenfra (kun læse)",
+}
+REASONS = {
+    "answered": "Botten svarer ud fra posten nedenfor.",
+    "low_score": "Ingen post passer godt nok: botten siger ærligt, at den ikke ved det, og gemmer spørgsmålet til HR.",
+    "tie": "To poster passer næsten lige godt: botten svarer ikke for ikke at gætte.",
+    "other_unit": "En post for en anden enhed (eller en udløbet post) passer bedre: botten svarer ikke.",
+    "no_entries": "Der er ingen poster for enheden.",
+}
+MAX_QUESTION_LINKS = 200
+
+
+# -- helpers ----------------------------------------------------------------
+def _get_entry(mandate_id: str) -> Mandate:
+    entry = db().get(Mandate, mandate_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _in_force_clause(day: dt.date):
+    return and_(or_(Mandate.valid_from.is_(None), Mandate.valid_from <= day),
+                or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day))
+
+
+def _overriding_ids(scope_units: frozenset[str] | None) -> set[str]:
+    """Ids of entries that override an entry with the same topic_key on a unit above."""
+    parents = unit_tree().parents
+    rows = db().execute(select(Mandate.id, Mandate.unit_id, Mandate.topic_key)
+                        .where(Mandate.topic_key.is_not(None))).all()
+    units_by_key: dict[str, set[str]] = {}
+    for row in rows:
+        units_by_key.setdefault(row.topic_key, set()).add(row.unit_id)
+    found = set()
+    for row in rows:
+        if scope_units is not None and row.unit_id not in scope_units:
+            continue
+        holders = units_by_key[row.topic_key]
+        if len(holders) < 2 or row.unit_id not in parents:
+            continue
+        if any(u in holders for u in ancestors(row.unit_id, parents)[1:]):
+            found.add(row.id)
+    return found
+
+
+def entry_flags(entries: list[Mandate]) -> dict[str, dict[str, Any]]:
+    """Per entry: ``expired``, ``not_yet``, ``review_due``, ``overrides`` (the
+    parent entry it overrides), ``overridden_in`` (units below with their own
+    entry for the topic) and ``editable``."""
+    parents = unit_tree().parents
+    access = current().access
+    day = today()
+    keys = {e.topic_key for e in entries if e.topic_key}
+    same_key: dict[str, list[tuple[str, str]]] = {}
+    if keys:
+        for row in db().execute(select(Mandate.id, Mandate.unit_id, Mandate.topic_key)
+                                .where(Mandate.topic_key.in_(keys))):
+            same_key.setdefault(row.topic_key, []).append((row.unit_id, row.id))
+    flags = {}
+    for entry in entries:
+        overrides = None
+        below: list[str] = []
+        holders = same_key.get(entry.topic_key or "", [])
+        if len(holders) > 1 and entry.unit_id in parents:
+            by_unit = {u: mid for u, mid in holders if mid != entry.id}
+            for unit_id in ancestors(entry.unit_id, parents)[1:]:
+                if unit_id in by_unit:
+                    overrides = by_unit[unit_id]
+                    break
+            subtree = descendants(entry.unit_id, parents) - {entry.unit_id}
+            below = sorted(u for u in by_unit if u in subtree)
+        flags[entry.id] = {
+            "expired": bool(entry.valid_to and entry.valid_to < day),
+            "not_yet": bool(entry.valid_from and entry.valid_from > day),
+            "review_due": bool(entry.review_by and entry.review_by < day),
+            "overrides": overrides,
+            "overridden_in": below,
+            "editable": access.can_edit_unit(entry.unit_id),
+        }
+    return flags
+
+
+def _form_from_request(mandate_id: str | None = None) -> EntryForm:
+    values = {name: request.form.get(name, "") for name in MANDATE_FIELDS}
+    if mandate_id is not None:
+        values["id"] = mandate_id
+    return EntryForm(values)
+
+
+def _question_ids(raw: str | None) -> list[int]:
+    ids = []
+    for part in (raw or "").replace(" ", "").split(","):
+        if part.isdigit():
+            ids.append(int(part))
+    return list(dict.fromkeys(ids))[:MAX_QUESTION_LINKS]
+
+
+def _visible_questions(ids: list[int]) -> list[Question]:
+    """The questions ``ids``; 403 when any of them is outside the user's units."""
+    if not ids:
+        return []
+    rows = db().execute(select(Question).where(Question.id.in_(ids)).order_by(Question.asked_at)).scalars().all()
+    access = current().access
+    if any(not access.can_see_question(q.unit_id) for q in rows):
+        forbidden("Et af spørgsmålene hører til en enhed, du ikke har adgang til.")
+    return rows
+
+
+def _render_form(form: EntryForm, *, mode: str, entry: Mandate | None = None, version: int | None = None,
+                 questions: list[Question] | None = None, status: int = 200, copied_from: str | None = None):
+    tree = unit_tree()
+    access = current().access
+    choices = tree.choices(access.editable)
+    return render_template(
+        "entry_form.html", form=form, mode=mode, entry=entry, version=version, unit_choices=choices,
+        decisions=DECISIONS, questions=questions or [], question_ids=",".join(str(q.id) for q in questions or []),
+        preview_units=tree.choices(access.readable), copied_from=copied_from,
+    ), status
+
+
+def _unique_id(base: str) -> str:
+    candidate, n = base, 2
+    while db().get(Mandate, candidate) is not None:
+        suffix = f"-{n}"
+        candidate = base[: 64 - len(suffix)] + suffix
+        n += 1
+    return candidate
+
+
+def _conflict(mine: dict[str, Any], mandate_id: str, status: int = 409):
+    db().rollback()
+    stored = db().get(Mandate, mandate_id)
+    if stored is None:
+        flash("Posten er slettet, mens du redigerede den. Dine ændringer er ikke gemt.", "error")
+        return redirect(url_for("entries.list_entries"))
+    theirs = mandate_values(stored)
+    last = db().execute(select(MandateHistory).where(MandateHistory.mandate_id == mandate_id)
+                        .order_by(MandateHistory.id.desc()).limit(1)).scalar_one_or_none()
+    rows = [(name, FIELD_LABELS[name], mine.get(name), theirs.get(name), mine.get(name) != theirs.get(name))
+            for name in MANDATE_FIELDS]
+    return render_template("conflict.html", entry=stored, rows=rows, mine_form=values_to_form(mine),
+                           last=last, tree=unit_tree()), status
+
+
+def _history_items(rows: list[MandateHistory]) -> list[tuple[MandateHistory, list]]:
+    items = []
+    for row in rows:
+        changes = row.changes or {}
+        diffs = diff_values({k: v[0] for k, v in changes.items()}, {k: v[1] for k, v in changes.items()})
+        items.append((row, diffs))
+    return items
+
+
+def _link_questions(questions: list[Question], mandate_id: str) -> None:
+    now, who = utcnow(), current().username
+    for question in questions:
+        question.resolved_mandate_id = mandate_id
+        question.status, question.status_by, question.status_at = "answered", who, now
+
+
+# -- routes -----------------------------------------------------------------
+@bp.route("/")
+@login_required()
+def index():
+    """Start page: the entries."""
+    return redirect(url_for("entries.list_entries"))
+
+
+@bp.route("/poster")
+@login_required()
+def list_entries():
+    """The entries the user may read, filtered and paginated."""
+    access = current().access
+    tree = unit_tree()
+    day = today()
+    unit = request.args.get("enhed") or ""
+    decision = request.args.get("beslutning") or ""
+    text = (request.args.get("q") or "").strip()[:100]
+    show = request.args.get("vis") or ""
+    inherited = request.args.get("arvede") == "1"
+    where = []
+    if access.readable is not None:
+        where.append(Mandate.unit_id.in_(sorted(access.readable)))
+    if unit:
+        if unit not in tree.parents:
+            abort(404)
+        require_read(unit)
+        units = ancestors(unit, tree.parents) if inherited else [unit]
+        where.append(Mandate.unit_id.in_([u for u in units if access.can_read_unit(u)]))
+    if decision in DECISIONS:
+        where.append(Mandate.decision == decision)
+    if text:
+        like = [f"%{variant}%" for variant in {text, text.lower(), text.capitalize(), text.upper()}]
+        where.append(or_(*[Mandate.topic.like(p) for p in like], *[Mandate.id.like(p) for p in like],
+                         *[Mandate.topic_key.like(p) for p in like]))
+    if show == "i-kraft":
+        where.append(_in_force_clause(day))
+    elif show == "udloebet":
+        where.append(or_(Mandate.valid_to < day, Mandate.valid_from > day))
+    elif show == "gennemgang":
+        where.append(and_(Mandate.review_by < day, or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day)))
+    elif show == "tilsidesaetter":
+        ids = _overriding_ids(access.readable)
+        where.append(Mandate.id.in_(sorted(ids)) if ids else Mandate.id.is_(None))
+    elif show == "arvet" and access.editable is not None:
+        where.append(Mandate.unit_id.not_in(sorted(access.editable)))
+    total = db().execute(select(func.count(Mandate.id)).where(*where)).scalar()
+    page = make_page(total, PAGE_SIZE)
+    rows = db().execute(select(Mandate).where(*where).order_by(Mandate.unit_id, Mandate.topic, Mandate.id)
+                        .offset(page.offset).limit(page.size)).scalars().all()
+    return render_template(
+        "entries.html", rows=rows, flags=entry_flags(rows), page=page, tree=tree,
+        unit_choices=tree.choices(access.readable), filters={
+            "enhed": unit, "beslutning": decision, "q": text, "vis": show, "arvede": inherited},
+        show_filters=SHOW_FILTERS, decisions=DECISIONS,
+    )
+
+
+@bp.route("/poster/<mandate_id>")
+@login_required()
+def view(mandate_id: str):
+    """One entry with its state and latest changes."""
+    entry = _get_entry(mandate_id)
+    require_read(entry.unit_id)
+    history = db().execute(select(MandateHistory).where(MandateHistory.mandate_id == mandate_id)
+                           .order_by(MandateHistory.id.desc()).limit(5)).scalars().all()
+    linked = db().execute(select(func.count(Question.id)).where(Question.resolved_mandate_id == mandate_id)).scalar()
+    access = current().access
+    local_units = [] if access.can_edit_unit(entry.unit_id) else [
+        u for u in (access.editable or []) if entry.unit_id in ancestors(u, unit_tree().parents)]
+    return render_template("entry.html", entry=entry, values=mandate_values(entry), flags=entry_flags([entry])[entry.id],
+                           items=_history_items(history), tree=unit_tree(), linked=linked,
+                           can_override=bool(local_units),
+                           retire_default=(today() - dt.timedelta(days=1)).isoformat())
+
+
+@bp.route("/poster/ny", methods=["GET", "POST"])
+@login_required()
+def new():
+    """Create an entry (optionally copied from an inherited one, or from questions)."""
+    access = current().access
+    if not access.can_edit_any:
+        forbidden("Du har ikke ret til at oprette poster. En administrator kan give HR-brugere redigeringsret.")
+    tree = unit_tree()
+    if request.method == "GET":
+        values = values_to_form({})
+        copied_from = None
+        source_id = request.args.get("fra")
+        if source_id:
+            source = _get_entry(source_id)
+            require_read(source.unit_id)
+            values = values_to_form(mandate_values(source))
+            values["id"] = ""
+            values["topic_key"] = source.topic_key or ""
+            copied_from = source.id
+        questions = _visible_questions(_question_ids(request.args.get("spoergsmaal")))
+        if questions:
+            texts = list(dict.fromkeys(q.text.strip() for q in questions if q.text.strip()))
+            values["examples"] = "\n".join(texts[:8])
+        unit = request.args.get("enhed") or (values.get("unit") if copied_from else "")
+        if not unit and questions:
+            counts: dict[str, int] = {}
+            for q in questions:
+                if q.unit_id:
+                    counts[q.unit_id] = counts.get(q.unit_id, 0) + 1
+            unit = max(counts, key=counts.get) if counts else ""
+        if copied_from and not access.can_edit_unit(unit):
+            unit = next((u for u in (access.editable or []) if source.unit_id in ancestors(u, tree.parents)), "")
+        values["unit"] = unit if access.can_edit_unit(unit) else ""
+        return _render_form(EntryForm(values), mode="new", questions=questions, copied_from=copied_from)
+
+    form = _form_from_request()
+    questions = _visible_questions(_question_ids(request.form.get("question_ids")))
+    unit = form.values.get("unit", "").strip()
+    if unit in tree.parents:
+        require_edit(unit)
+    if not form.values["id"].strip() and form.values.get("topic", "").strip():
+        form.values["id"] = _unique_id(slugify(form.values["topic"]))
+    form.values["id"] = form.values["id"].strip()
+    spec = validate_form(form, tree.parents)
+    if spec is not None and db().get(Mandate, spec.id) is not None:
+        form.error("id", "Der findes allerede en post med dette id. Vælg et andet.")
+        spec = None
+    if spec is None:
+        return _render_form(form, mode="new", questions=questions, status=400)
+    save_mandate(db(), spec, changed_by=current().username)
+    _link_questions(questions, spec.id)
+    try:
+        db().commit()
+    except IntegrityError:
+        db().rollback()
+        form.error("id", "Der findes allerede en post med dette id. Vælg et andet.")
+        return _render_form(form, mode="new", questions=questions, status=400)
+    message = "Posten er oprettet. Botten svarer ud fra den med det samme."
+    if questions:
+        message += f" {len(questions)} spørgsmål er markeret som besvaret af den."
+    flash(message, "success")
+    return redirect(url_for("entries.view", mandate_id=spec.id))
+
+
+@bp.route("/poster/<mandate_id>/rediger", methods=["GET", "POST"])
+@login_required()
+def edit(mandate_id: str):
+    """Edit an entry; a save based on an old version shows the conflict page."""
+    entry = _get_entry(mandate_id)
+    require_edit(entry.unit_id)
+    if request.method == "GET":
+        return _render_form(EntryForm(values_to_form(mandate_values(entry))), mode="edit", entry=entry,
+                            version=entry.version)
+    form = _form_from_request(mandate_id)
+    version = parse_int(request.form.get("version"), -1)
+    new_unit = form.values.get("unit", "").strip()
+    if new_unit in unit_tree().parents:
+        require_edit(new_unit)
+    spec = validate_form(form, unit_tree().parents)
+    if spec is None:
+        return _render_form(form, mode="edit", entry=entry, version=version, status=400)
+    try:
+        result = save_mandate(db(), spec, changed_by=current().username, expected_version=version)
+        db().commit()
+    except (EditConflict, StaleDataError):
+        return _conflict(spec_values(spec), mandate_id)
+    if result == "unchanged":
+        flash("Der var ingen ændringer at gemme.", "info")
+    else:
+        flash("Ændringerne er gemt. Botten svarer ud fra dem med det samme.", "success")
+    return redirect(url_for("entries.view", mandate_id=mandate_id))
+
+
+@bp.route("/poster/<mandate_id>/udfas", methods=["POST"])
+@login_required()
+def retire(mandate_id: str):
+    """Retire an entry: set its last valid day (default: yesterday, so it stops today)."""
+    entry = _get_entry(mandate_id)
+    require_edit(entry.unit_id)
+    version = parse_int(request.form.get("version"), -1)
+    last_day = parse_date(request.form.get("valid_to")) or (today() - dt.timedelta(days=1))
+    values = mandate_values(entry)
+    values["valid_to"] = last_day.isoformat()
+    form = EntryForm(values_to_form(values))
+    spec = validate_form(form, unit_tree().parents)
+    if spec is None:
+        for messages in form.errors.values():
+            for message in messages:
+                flash(f"Posten kan ikke udfases: {message}", "error")
+        return redirect(url_for("entries.view", mandate_id=mandate_id))
+    try:
+        save_mandate(db(), spec, changed_by=current().username, expected_version=version)
+        db().commit()
+    except (EditConflict, StaleDataError):
+        return _conflict(spec_values(spec), mandate_id)
+    flash(f"Posten er udfaset: den gælder til og med {last_day.strftime('%d.%m.%Y')}.", "success")
+    return redirect(url_for("entries.view", mandate_id=mandate_id))
+
+
+@bp.route("/poster/<mandate_id>/historik")
+@login_required()
+def history(mandate_id: str):
+    """Every change of an entry: who, when, field by field."""
+    entry = db().get(Mandate, mandate_id)
+    query = select(MandateHistory).where(MandateHistory.mandate_id == mandate_id)
+    if entry is not None:
+        require_read(entry.unit_id)
+    else:  # deleted entry: the unit of its last known state decides
+        last = db().execute(query.order_by(MandateHistory.id.desc()).limit(1)).scalar_one_or_none()
+        if last is None:
+            abort(404)
+        unit_change = (last.changes or {}).get("unit") or [None, None]
+        require_read(unit_change[0] or unit_change[1])
+    total = db().execute(select(func.count(MandateHistory.id)).where(MandateHistory.mandate_id == mandate_id)).scalar()
+    page = make_page(total, 50)
+    rows = db().execute(query.order_by(MandateHistory.id.desc()).offset(page.offset).limit(page.size)).scalars().all()
+    return render_template("history.html", entry=entry, mandate_id=mandate_id, items=_history_items(rows),
+                           page=page)
+
+
+@bp.route("/forhaandsvisning", methods=["GET", "POST"])
+@login_required()
+def preview():
+    """What the bot would answer for a question and a unit (nothing is stored)."""
+    access = current().access
+    tree = unit_tree()
+    question = (request.values.get("question") or "").strip()[:500]
+    unit = request.values.get("unit") or (access.own_units[0] if access.own_units else "")
+    result = None
+    if request.method == "POST":
+        if unit not in tree.parents:
+            abort(400, description="Vælg en enhed.")
+        require_read(unit)
+        if question:
+            result = preview_answer(question, unit)
+    fragment = request.headers.get("X-Requested-With") == "fetch"
+    template = "preview_result.html" if fragment else "preview.html"
+    return render_template(template, result=result, question=question, unit=unit,
+                           unit_choices=tree.choices(access.readable), tree=tree)
+
+
+def preview_answer(question: str, unit: str) -> dict[str, Any]:
+    """The bot's answer for ``question`` in ``unit`` (``store=False``), with the candidates."""
+    outcome = service().answer(question, unit, store=False)
+    result = outcome.result
+    ids = [c.mandate_id for c in result.candidates] + ([result.outside.mandate_id] if result.outside else [])
+    topics = dict(db().execute(select(Mandate.id, Mandate.topic).where(Mandate.id.in_(ids))).all()) if ids else {}
+    access = current().access
+    return {
+        "text": outcome.reply.text,
+        "custom": outcome.reply.custom,
+        "reason": result.reason,
+        "reason_text": REASONS.get(result.reason, result.reason),
+        "answer": result.answer,
+        "candidates": [(c, topics.get(c.mandate_id, ""), access.can_read_unit(c.unit_id)) for c in result.candidates],
+        "outside": result.outside,
+        "outside_topic": topics.get(result.outside.mandate_id) if result.outside else None,
+    }

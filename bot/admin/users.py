@@ -1,0 +1,88 @@
+"""User management for administrators: create users, roles, units, HR edit rights, passwords."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from bot.admin.auth import current, login_required
+from bot.admin.common import db, unit_tree
+from bot.cli import add_user
+from bot.db.models import ROLES, User
+
+bp = Blueprint("users", __name__)
+
+
+def _render(errors: list[str] | None = None, password: tuple[str, str] | None = None, status: int = 200,
+            form: dict | None = None):
+    users = db().execute(select(User).order_by(User.role, User.username)).scalars().all()
+    tree = unit_tree()
+    return render_template("users.html", users=users, roles=ROLES, unit_choices=tree.choices(None), tree=tree,
+                           errors=errors or [], password=password, form=form or {}), status
+
+
+@bp.route("/brugere")
+@login_required("admin")
+def list_users():
+    """All users, with forms to create and change them."""
+    return _render()
+
+
+@bp.route("/brugere/ny", methods=["POST"])
+@login_required("admin")
+def create():
+    """Create a user; the initial password is shown once."""
+    form = request.form
+    role = form.get("role", "")
+    units = [u for u in form.getlist("units") if u] if role == "leader" else []
+    try:
+        user, password = add_user(db(), form.get("username", ""), role, units, form.get("display_name") or None,
+                                  form.get("can_edit") == "1")
+        db().commit()
+    except ValueError as exc:
+        db().rollback()
+        return _render([f"Brugeren er ikke oprettet: {exc}."], status=400, form=form)
+    return _render(password=(user.username, password))
+
+
+@bp.route("/brugere/<int:user_id>", methods=["POST"])
+@login_required("admin")
+def update(user_id: int):
+    """Change a user's role, units, HR edit right, name or active state."""
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404)
+    form = request.form
+    role = form.get("role", user.role)
+    units = [u for u in form.getlist("units") if u] if role == "leader" else []
+    errors = []
+    if role not in ROLES:
+        errors.append(f"Ukendt rolle: {role}.")
+    if role == "leader" and not units:
+        errors.append("En leder skal have mindst én enhed.")
+    unknown = [u for u in units if u not in unit_tree().parents]
+    if unknown:
+        errors.append(f"Ukendte enheder: {', '.join(unknown)}.")
+    active = form.get("active") == "1"
+    if user.id == current().row.id and (not active or role != "admin"):
+        errors.append("Du kan ikke deaktivere dig selv eller fjerne din egen administratorrolle.")
+    if errors:
+        return _render(errors, status=400)
+    user.role, user.units, user.active = role, units, active
+    user.can_edit = role == "hr" and form.get("can_edit") == "1"
+    user.display_name = (form.get("display_name") or "").strip() or user.username
+    db().commit()
+    flash(f"{user.username} er opdateret.", "success")
+    return redirect(url_for("users.list_users"))
+
+
+@bp.route("/brugere/<int:user_id>/adgangskode", methods=["POST"])
+@login_required("admin")
+def reset_password(user_id: int):
+    """Give a user a new random password (shown once); their sessions end."""
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404)
+    password = User.generate_password()
+    user.set_password(password)
+    db().commit()
+    return _render(password=(user.username, password))

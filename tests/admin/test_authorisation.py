@@ -1,0 +1,296 @@
+"""The authorisation matrix: every role against every route, including tampered ids and units.
+
+Each role runs every request in order on a fresh database. For each refused
+request that would change something, the whole database state must be the
+same afterwards: a leader who edits an id in the URL or a unit in the form
+changes nothing outside their units.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import select
+
+from tests.admin.conftest import USERS, entry_version, login, make_app
+
+ROLES = ("anon", "leder", "omraadeleder", "hr", "hr-redaktoer", "admin")
+LOGIN = "login"  # redirected to the login page
+
+
+@dataclass
+class Case:
+    """One route with the expected status per role (``default`` for roles not named)."""
+
+    name: str
+    method: str
+    path: str | Callable[[str], str]
+    expect: dict[str, Any]
+    default: Any = 200
+    data: dict | Callable[[str], dict] | None = None
+    files: Callable[[], dict] | None = None
+
+    def status_for(self, role: str) -> Any:
+        if role == "anon":
+            return self.expect.get("anon", LOGIN)
+        return self.expect.get(role, self.default)
+
+
+def _question_id(url: str, text_start: str) -> int:
+    from bot.db.models import Question
+    from bot.db.session import new_session
+
+    session = new_session(url)
+    try:
+        return session.execute(select(Question.id).where(Question.text.like(text_start + "%"))).scalars().first()
+    finally:
+        session.close()
+
+
+def _user_id(url: str, username: str) -> int:
+    from bot.db.models import User
+    from bot.db.session import new_session
+
+    session = new_session(url)
+    try:
+        return session.execute(select(User.id).where(User.username == username)).scalar_one()
+    finally:
+        session.close()
+
+
+def _edit_form(mandate_id: str, **changes) -> Callable[[str], dict]:
+    def build(url: str) -> dict:
+        from bot.admin.forms import values_to_form
+        from bot.catalogue.edit import mandate_values
+        from bot.db.models import Mandate
+        from bot.db.session import new_session
+
+        session = new_session(url)
+        try:
+            entry = session.get(Mandate, mandate_id)
+            values = values_to_form(mandate_values(entry))
+            values["summary"] += " (ændret i test)"
+            values.update(changes)
+            values["version"] = str(entry.version)
+            return values
+        finally:
+            session.close()
+
+    return build
+
+
+def _new_form(unit: str, **changes) -> Callable[[str], dict]:
+    def build(_url: str) -> dict:
+        values = {"unit": unit, "topic": "Blomster til beboere", "decision": "employee",
+                  "summary": "Du må selv købe blomster for op til 200 kr.", "limit_dkk": "200",
+                  "examples": "Må jeg købe blomster til en beboer?"}
+        values.update(changes)
+        return values
+
+    return build
+
+
+def _retire_form(mandate_id: str) -> Callable[[str], dict]:
+    return lambda url: {"version": str(entry_version(url, mandate_id)), "valid_to": "2026-11-28"}
+
+
+def _yaml_upload(unit: str, mandate_id: str) -> Callable[[], dict]:
+    def build() -> dict:
+        import io
+
+        text = (f"version: 1\nmandates:\n  - id: {mandate_id}\n    unit: {unit}\n    topic: Importeret emne\n"
+                f"    decision: team\n    summary: Det beslutter I i teamet.\n")
+        return {"file": (io.BytesIO(text.encode()), "katalog.yaml"), "dry_run": "1"}
+
+    return build
+
+
+def cases() -> list[Case]:
+    """The routes of the admin app with the expected answer per role."""
+    leader_only_own = {"omraadeleder": 403}
+    return [
+        Case("entry list", "GET", "/poster", {}),
+        Case("entry list, other area's unit", "GET", "/poster?enhed=dagplejen", {"leder": 403}),
+        Case("entry list, unit above (inherited)", "GET", "/poster?enhed=sundhed-og-omsorg&arvede=1",
+             {"omraadeleder": 403}),
+        Case("own entry", "GET", "/poster/hpn-smaaindkoeb", leader_only_own),
+        Case("inherited entry", "GET", "/poster/soo-vikar", leader_only_own),
+        Case("municipality entry", "GET", "/poster/sk-gaver", {}),
+        Case("other unit's entry (id in URL)", "GET", "/poster/dpl-legestue", {"leder": 403}),
+        Case("unknown entry", "GET", "/poster/findes-ikke", {}, default=404),
+        Case("edit form, own entry", "GET", "/poster/hpn-smaaindkoeb/rediger",
+             {"omraadeleder": 403, "hr": 403}),
+        Case("edit form, inherited entry", "GET", "/poster/soo-vikar/rediger",
+             {"leder": 403, "omraadeleder": 403, "hr": 403}),
+        Case("edit form, other unit's entry", "GET", "/poster/dpl-legestue/rediger", {"leder": 403, "hr": 403}),
+        Case("history, own entry", "GET", "/poster/hpn-smaaindkoeb/historik", leader_only_own),
+        Case("history, other unit's entry", "GET", "/poster/dpl-legestue/historik", {"leder": 403}),
+        Case("new entry form", "GET", "/poster/ny", {"hr": 403}),
+        Case("new entry copied from other unit's entry", "GET", "/poster/ny?fra=dpl-legestue",
+             {"leder": 403, "hr": 403}),
+        Case("new entry from other unit's question", "GET",
+             lambda url: f"/poster/ny?spoergsmaal={_question_id(url, 'Må dagplejerne')}", {"leder": 403, "hr": 403}),
+        Case("question queue", "GET", "/spoergsmaal", {}),
+        Case("question queue, other area's unit", "GET", "/spoergsmaal?enhed=dagplejen", {"leder": 403}),
+        Case("question queue as CSV", "GET", "/spoergsmaal.csv?status=alle", {}),
+        Case("question CSV, other area's unit", "GET", "/spoergsmaal.csv?enhed=dagplejen", {"leder": 403}),
+        Case("dashboard", "GET", "/aktoerskab", {}),
+        Case("dashboard, other area's unit", "GET", "/aktoerskab?enhed=dagplejen", {"leder": 403}),
+        Case("chart", "GET", "/aktoerskab/graf/egne-uger.png", {}),
+        Case("chart, other area's unit", "GET", "/aktoerskab/graf/egne-enheder.png?enhed=dagplejen",
+             {"leder": 403}),
+        Case("import/export page", "GET", "/import-eksport", {}),
+        Case("export own unit (YAML)", "GET", "/eksport?enhed=hjemmeplejen-nord&format=yaml", leader_only_own),
+        Case("export other unit (XLSX)", "GET", "/eksport?enhed=dagplejen&format=xlsx", {"leder": 403}),
+        Case("preview page", "GET", "/forhaandsvisning", {}),
+        Case("users page", "GET", "/brugere", {"admin": 200}, default=403),
+        Case("own account", "GET", "/konto", {}),
+        # -- changes ----------------------------------------------------------
+        Case("save own entry", "POST", "/poster/hpn-smaaindkoeb/rediger", {"omraadeleder": 403, "hr": 403},
+             default=302, data=_edit_form("hpn-smaaindkoeb")),
+        Case("save inherited entry", "POST", "/poster/soo-vikar/rediger",
+             {"leder": 403, "omraadeleder": 403, "hr": 403}, default=302, data=_edit_form("soo-vikar")),
+        Case("save other unit's entry (id in URL)", "POST", "/poster/dpl-legestue/rediger",
+             {"leder": 403, "hr": 403}, default=302, data=_edit_form("dpl-legestue")),
+        Case("move own entry to another area's unit (unit in form)", "POST", "/poster/hpn-rutebytte/rediger",
+             {"leder": 403, "omraadeleder": 403, "hr": 403}, default=302,
+             data=_edit_form("hpn-rutebytte", unit="dagplejen")),
+        Case("create entry for own unit", "POST", "/poster/ny", {"omraadeleder": 403, "hr": 403}, default=302,
+             data=_new_form("hjemmeplejen-nord")),
+        Case("create entry for other unit (unit in form)", "POST", "/poster/ny", {"leder": 403, "hr": 403},
+             default=302, data=_new_form("dagplejen")),
+        Case("create entry reusing other unit's id", "POST", "/poster/ny", {"omraadeleder": 403, "hr": 403},
+             default=400, data=_new_form("hjemmeplejen-nord", id="dpl-legestue")),
+        Case("create entry linking other unit's question", "POST", "/poster/ny",
+             {"leder": 403, "omraadeleder": 403, "hr": 403}, default=302,
+             data=lambda url: {**_new_form("hjemmeplejen-nord", id="fra-spoergsmaal")(url),
+                               "question_ids": str(_question_id(url, "Må dagplejerne"))}),
+        Case("retire own entry", "POST", "/poster/hpn-smaaindkoeb/udfas", {"omraadeleder": 403, "hr": 403},
+             default=302, data=_retire_form("hpn-smaaindkoeb")),
+        Case("retire other unit's entry", "POST", "/poster/dpl-ture/udfas", {"leder": 403, "hr": 403},
+             default=302, data=_retire_form("dpl-ture")),
+        Case("set status, own unit's question", "POST", "/spoergsmaal/status", {"omraadeleder": 403},
+             default=302, data=lambda url: {"ids": str(_question_id(url, "Må jeg tage min papegøje")),
+                                            "status": "not_relevant"}),
+        Case("set status, other unit's question (id in form)", "POST", "/spoergsmaal/status",
+             {"leder": 403, "omraadeleder": 403},
+             default=302, data=lambda url: {"ids": f"{_question_id(url, 'Må jeg tage min papegøje')},"
+                                                   f"{_question_id(url, 'Må dagplejerne')}",
+                                            "status": "not_relevant"}),
+        Case("import dry run, own unit", "POST", "/import", {"omraadeleder": 400, "hr": 403},
+             files=_yaml_upload("hjemmeplejen-nord", "hpn-importeret")),
+        Case("import, other unit (not a dry run)", "POST", "/import", {"leder": 400, "hr": 403},
+             files=lambda: {**_yaml_upload("dagplejen", "dpl-importeret")(), "dry_run": "0"}),
+        Case("preview, own unit", "POST", "/forhaandsvisning", {"omraadeleder": 403},
+             data={"question": "Må jeg selv købe ind for 300 kr.?", "unit": "hjemmeplejen-nord"}),
+        Case("preview, other unit", "POST", "/forhaandsvisning", {"leder": 403},
+             data={"question": "Må jeg tage på legestue?", "unit": "dagplejen"}),
+        Case("create user", "POST", "/brugere/ny", {"admin": 200}, default=403,
+             data={"username": "ny-leder", "role": "leader", "units": "tandplejen"}),
+        Case("change user (make self admin)", "POST",
+             lambda url: f"/brugere/{_user_id(url, 'leder')}", {"admin": 302}, default=403,
+             data={"role": "admin", "active": "1"}),
+        Case("reset password", "POST", lambda url: f"/brugere/{_user_id(url, 'hr')}/adgangskode", {"admin": 200},
+             default=403, data={}),
+        Case("change own password (wrong current)", "POST", "/konto", {}, default=400,
+             data={"current": "forkert", "new": "nyt-kodeord-123", "repeat": "nyt-kodeord-123"}),
+        Case("log out", "POST", "/logout", {"anon": 302}, default=302, data={}),
+    ]
+
+
+def db_state(url: str) -> str:
+    """A digest of everything the admin app can change."""
+    from sqlalchemy import text
+
+    from bot.db.session import new_session
+
+    session = new_session(url)
+    try:
+        parts = []
+        for table in ("units", "mandates", "mandate_history", "questions", "users"):
+            rows = session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()
+            parts.append(json.dumps([list(map(str, r)) for r in rows], ensure_ascii=False))
+        return hashlib.sha256("".join(parts).encode()).hexdigest()
+    finally:
+        session.close()
+
+
+CASES = cases()
+
+
+def test_matrix_covers_every_route(admin_db):
+    """Every route (endpoint and method) of the app has a case in the matrix."""
+    app = make_app(admin_db)
+    adapter = app.url_map.bind("localhost")
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = set()
+    for case in CASES:
+        path = case.path(admin_db) if callable(case.path) else case.path
+        endpoint, _ = adapter.match(path.split("?")[0], method=case.method)
+        covered.add((endpoint, case.method))
+    untested = {("entries.index", "GET"), ("auth.login", "GET"), ("auth.login", "POST")}  # tested elsewhere
+    assert not routes - covered - untested, f"routes without a case: {sorted(routes - covered - untested)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorisation_matrix(role, admin_db):
+    """Every route for ``role``: expected status, and refused changes change nothing."""
+    app = make_app(admin_db)
+    client = app.test_client()
+    if role != "anon":
+        login(client, role)
+    failures = []
+    for case in CASES:
+        path = case.path(admin_db) if callable(case.path) else case.path
+        data = case.data(admin_db) if callable(case.data) else case.data
+        if case.files:
+            data = case.files()
+        before = db_state(admin_db) if case.method == "POST" else None
+        if case.method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data=data or {}, content_type="multipart/form-data" if case.files else None)
+        expected = case.status_for(role)
+        got = response.status_code
+        if expected == LOGIN:
+            ok = got == 302 and "/login" in response.headers.get("Location", "")
+        else:
+            ok = got == expected
+        if not ok:
+            failures.append(f"{case.name}: {case.method} {path} -> {got}, expected {expected}")
+        if case.method == "POST" and (expected == LOGIN or expected in (400, 403)) and case.name != "log out":
+            if db_state(admin_db) != before and not case.name.startswith("change own password"):
+                failures.append(f"{case.name}: refused ({got}) but the database changed")
+        if case.name == "log out" and role != "anon":
+            login(client, role)
+    assert not failures, f"{role}:\n  " + "\n  ".join(failures)
+
+
+def test_matrix_size():
+    """The matrix is roles x routes (printed for the report)."""
+    assert len(ROLES) * len(CASES) >= 6 * 50
+    assert set(USERS) | {"anon"} == set(ROLES)
+
+
+def test_leader_csv_and_queue_hold_only_own_units(client_for):
+    """A leader's queue and CSV contain no question from another area."""
+    client = client_for("leder")
+    page = client.get("/spoergsmaal?status=alle&visning=liste").get_data(as_text=True)
+    csv_text = client.get("/spoergsmaal.csv?status=alle").get_data(as_text=True)
+    for text in (page, csv_text):
+        assert "blomster" in text
+        assert "dagplejerne" not in text and "tandbørster" not in text
+    hr = client_for("hr").get("/spoergsmaal.csv?status=alle").get_data(as_text=True)
+    assert "dagplejerne" in hr and "tandbørster" in hr
+
+
+def test_leader_list_hides_other_units_entries(client_for):
+    """The entry list shows own and inherited entries, never another area's."""
+    html = client_for("leder").get("/poster").get_data(as_text=True)
+    assert "hpn-smaaindkoeb" in html and "soo-vikar" in html and "sk-gaver" in html
+    assert "dpl-legestue" not in html and "bu-vikar" not in html
+    assert "Kun læse" in html
