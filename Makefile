@@ -40,6 +40,7 @@ spacy: var/spacy-da/mandat-source.json
 db: install
 	$(BIN)/mandat db upgrade
 	$(BIN)/mandat demo
+	$(BIN)/mandat users demo
 
 # The model file name carries a hash of its inputs: it is trained only when
 # config, domain, training data, the lock file or the spaCy source changed.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the action server (5055) and the Rasa server (5005, REST + socket.io)
-# in the foreground; Ctrl-C stops both. Called by `make run`.
+# Starts the action server (5055), the Rasa server (5005, REST + socket.io)
+# and the admin app (8000) in the foreground; Ctrl-C stops all three.
+# Called by `make run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -16,11 +17,14 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$BIN/rasa run actions --port "${MANDAT_ACTIONS_PORT:-5055}" &
+$BIN/rasa run actions --port 5055 &
 pids+=($!)
 $BIN/rasa run --model "$MODEL" --port "${MANDAT_RASA_PORT:-5005}" --cors "*" \
   --credentials credentials.yml --endpoints endpoints.yml &
 pids+=($!)
+$BIN/python -m bot.admin --port "${MANDAT_ADMIN_PORT:-8000}" &
+pids+=($!)
 
-echo "Mandatbot starter: REST på http://localhost:${MANDAT_RASA_PORT:-5005}/webhooks/rest/webhook (Ctrl-C stopper)."
+echo "Admin-app: http://localhost:${MANDAT_ADMIN_PORT:-8000}/"
+echo "Mandatbot starter: REST på http://localhost:${MANDAT_RASA_PORT:-5005}/webhooks/rest/webhook (Ctrl-C stopper alle)."
 wait -n "${pids[@]}"
