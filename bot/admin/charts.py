@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 BLUE, LIGHT, GREEN, ORANGE, GREY = "#1f5f9e", "#a9c6e8", "#2e7d32", "#e07b00", "#6b7280"
-WIDTH, HEIGHT, DPI = 9.0, 3.6, 100
+WIDTH, HEIGHT, DPI = 11.0, 3.6, 100
 
 
 def _figure(height: float = HEIGHT) -> tuple[Figure, object]:
@@ -96,9 +96,8 @@ def share_per_week(weeks: Sequence[dt.date], shares: Sequence[float | None], cou
     total = sum(counts)
     overall = sum(s * c for s, c in zip(shares, counts) if s is not None) / total * 100 if total else None
     if overall is not None:
-        ax.axhline(overall, color=GREY, linestyle="--", linewidth=1)
-        ax.text(len(weeks) - 0.5, overall, f" gns. {overall:.0f} %", va="bottom", ha="right", fontsize=8,
-                color=GREY)
+        ax.axhline(overall, color=GREY, linestyle="--", linewidth=1, label=f"Hele perioden: {overall:.0f} %")
+        ax.legend(frameon=False, fontsize=9, loc="lower left")
     ax.set_ylim(0, 109)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -139,17 +139,21 @@ def overdue_per_leader() -> list[dict]:
     access = current().access
     tree = unit_tree()
     day = today()
-    entries = db().execute(
-        select(Mandate.id, Mandate.topic, Mandate.unit_id, Mandate.review_by)
-        .where(Mandate.review_by < day, or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day))
-        .order_by(Mandate.review_by, Mandate.id)).all()
+    overdue = [Mandate.review_by < day, or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day)]
+    per_unit_count = dict(db().execute(select(Mandate.unit_id, func.count()).where(*overdue)
+                                       .group_by(Mandate.unit_id)).all())
     leaders = db().execute(select(User).where(User.role == "leader", User.active.is_(True))
                            .order_by(User.display_name, User.username)).scalars().all()
     if access.role == "leader":
         leaders = [u for u in leaders if u.username == access.username]
-    by_unit: dict[str, list] = defaultdict(list)
-    for entry in entries:
-        by_unit[entry.unit_id].append(entry)
+
+    def oldest(units: set[str]) -> list:
+        if not units:
+            return []
+        return db().execute(select(Mandate.id, Mandate.topic, Mandate.unit_id, Mandate.review_by)
+                            .where(*overdue, Mandate.unit_id.in_(sorted(units)))
+                            .order_by(Mandate.review_by, Mandate.id).limit(5)).all()
+
     covered: set[str] = set()
     result = []
     for leader in leaders:
@@ -158,17 +162,38 @@ def overdue_per_leader() -> list[dict]:
             if unit_id in tree.parents:
                 units |= descendants(unit_id, tree.parents)
         covered |= units
-        items = sorted((e for u in units for e in by_unit.get(u, [])), key=lambda e: (e.review_by, e.id))
+        count = sum(per_unit_count.get(u, 0) for u in units)
         result.append({"leader": leader.display_name or leader.username, "username": leader.username,
-                       "units": [tree.label(u) for u in leader.units or []], "count": len(items),
-                       "oldest": items[:5]})
+                       "units": [tree.label(u) for u in leader.units or []], "count": count,
+                       "oldest": oldest(units) if count else []})
     if access.role != "leader":
-        rest = sorted((e for u, items in by_unit.items() if u not in covered for e in items),
-                      key=lambda e: (e.review_by, e.id))
+        rest = {u for u, n in per_unit_count.items() if n and u not in covered}
         if rest:
             result.append({"leader": "Enheder uden leder i admin-appen", "username": None, "units": [],
-                           "count": len(rest), "oldest": rest[:5]})
+                           "count": sum(per_unit_count[u] for u in rest), "oldest": oldest(rest)})
     result.sort(key=lambda r: -r["count"])
+    return result
+
+
+def aggregates(scope: Scope) -> dict:
+    """``weekly``, ``per_unit`` and ``topics`` of ``scope``, cached until a question is added.
+
+    The page and its five charts need the same numbers; computing them once
+    keeps the dashboard fast on a large question table.
+    """
+    fingerprint = tuple(db().execute(select(func.count(Question.id), func.max(Question.id))).one())
+    topics_state = db().execute(select(func.max(Mandate.updated_at))).scalar()
+    key = (scope.units, scope.weeks, scope.end, fingerprint, topics_state)
+    with _cache_lock:
+        cache: OrderedDict = current_app.extensions.setdefault("mandat_dashboard_cache", OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    result = {"weekly": weekly(scope), "per_unit": per_unit(scope), "topics": top_topics(scope), "key": key}
+    with _cache_lock:
+        cache[key] = result
+        while len(cache) > 32:
+            cache.popitem(last=False)
     return result
 
 
@@ -179,7 +204,8 @@ def overview():
     scope = _scope()
     access = current().access
     tree = unit_tree()
-    data = weekly(scope)
+    numbers = aggregates(scope)
+    data = numbers["weekly"]
     answered, total = sum(data["answered"]), sum(data["totals"])
     yours = sum(data["yours"])
     new_where = [Question.outcome == "unanswered", Question.status == "new"]
@@ -190,9 +216,9 @@ def overview():
         "total": total, "answered": answered, "answered_share": answered / total if total else None,
         "yours": yours, "yours_share": yours / answered if answered else None, "new": new_count,
     }
-    units = per_unit(scope)
     return render_template(
-        "dashboard.html", scope=scope, figures=figures, data=data, units=units[:15], topics=top_topics(scope),
+        "dashboard.html", scope=scope, figures=figures, data=data, units=numbers["per_unit"][:15],
+        topics=numbers["topics"],
         overdue=overdue_per_leader(), unit_choices=tree.choices(access.question_units), week_choices=WEEK_CHOICES,
         chart_args={"enhed": scope.unit or None, "uger": scope.weeks},
     )
@@ -205,14 +231,13 @@ def chart(name: str):
     if name not in CHARTS:
         abort(404)
     scope = _scope()
-    fingerprint = db().execute(select(func.count(Question.id), func.max(Question.id))).one()
-    entries_state = db().execute(select(func.max(Mandate.updated_at))).scalar() if name == "emner" else None
-    key = (name, scope.units, scope.weeks, scope.end, tuple(fingerprint), entries_state)
+    numbers = aggregates(scope)
+    key = (name, numbers["key"])
     with _cache_lock:
         cache: OrderedDict = current_app.extensions.setdefault("mandat_chart_cache", OrderedDict())
         png = cache.get(key)
     if png is None:
-        png = _render(name, scope)
+        png = _render(name, numbers)
         with _cache_lock:
             cache[key] = png
             while len(cache) > 64:
@@ -220,18 +245,18 @@ def chart(name: str):
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
-def _render(name: str, scope: Scope) -> bytes:
+def _render(name: str, numbers: dict) -> bytes:
     if name == "emner":
-        topics = top_topics(scope)
+        topics = numbers["topics"]
         return charts.horizontal_bars([t["topic"] for t in topics], [t["count"] for t in topics],
                                       "Mest stillede emner (besvarede spørgsmål)")
     if name == "egne-enheder":
-        units = per_unit(scope)[:15]
+        units = numbers["per_unit"][:15]
         return charts.horizontal_bars([u["name"] for u in units], [u["share"] for u in units],
                                       "»Det må du allerede selv« pr. enhed (andel af besvarede)",
                                       notes=[f"{u['yours']} af {u['answered']}" for u in units], percent=True,
                                       colour=charts.GREEN)
-    data = weekly(scope)
+    data = numbers["weekly"]
     if name == "uger":
         return charts.questions_per_week(data["weeks"], data["answered"], data["unanswered"])
     if name == "besvaret":

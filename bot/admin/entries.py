@@ -7,9 +7,11 @@ conflict (both versions shown), never overwritten silently.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import Counter
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,7 +21,7 @@ from bot.admin.common import (
     FIELD_LABELS, db, forbidden, make_page, parse_date, parse_int, service, today, unit_tree,
 )
 from bot.admin.forms import (
-    EntryForm, diff_values, slugify, spec_values, validate_form, values_to_form,
+    EntryForm, diff_values, display, slugify, spec_values, validate_form, values_to_form,
 )
 from bot.catalogue.edit import EditConflict, mandate_values, save_mandate
 from bot.catalogue.schema import MANDATE_FIELDS
@@ -45,6 +47,7 @@ REASONS = {
     "no_entries": "Der er ingen poster for enheden.",
 }
 MAX_QUESTION_LINKS = 200
+_override_lock = threading.Lock()
 
 
 # -- helpers ----------------------------------------------------------------
@@ -60,24 +63,37 @@ def _in_force_clause(day: dt.date):
                 or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day))
 
 
-def _overriding_ids(scope_units: frozenset[str] | None) -> set[str]:
-    """Ids of entries that override an entry with the same topic_key on a unit above."""
+def overriding_ids() -> frozenset[str]:
+    """Ids of all entries that override an entry with the same topic_key on a unit above.
+
+    Needs the unit tree, so it is computed in Python; cached until the catalogue changes.
+    """
+    state = tuple(db().execute(select(func.count(Mandate.id), func.max(Mandate.updated_at))).one()) + (
+        db().execute(select(func.max(MandateHistory.id))).scalar(), tuple(sorted(unit_tree().parents.items())))
+    with _override_lock:
+        cached = current_app.extensions.get("mandat_overrides")
+        if cached and cached[0] == state:
+            return cached[1]
     parents = unit_tree().parents
     rows = db().execute(select(Mandate.id, Mandate.unit_id, Mandate.topic_key)
                         .where(Mandate.topic_key.is_not(None))).all()
     units_by_key: dict[str, set[str]] = {}
-    for row in rows:
-        units_by_key.setdefault(row.topic_key, set()).add(row.unit_id)
+    for _id, unit_id, key in rows:
+        units_by_key.setdefault(key, set()).add(unit_id)
+    chains: dict[str, list[str]] = {}
     found = set()
-    for row in rows:
-        if scope_units is not None and row.unit_id not in scope_units:
+    for mandate_id, unit_id, key in rows:
+        holders = units_by_key[key]
+        if len(holders) < 2 or unit_id not in parents:
             continue
-        holders = units_by_key[row.topic_key]
-        if len(holders) < 2 or row.unit_id not in parents:
-            continue
-        if any(u in holders for u in ancestors(row.unit_id, parents)[1:]):
-            found.add(row.id)
-    return found
+        if unit_id not in chains:
+            chains[unit_id] = ancestors(unit_id, parents)[1:]
+        if any(u in holders for u in chains[unit_id]):
+            found.add(mandate_id)
+    result = frozenset(found)
+    with _override_lock:
+        current_app.extensions["mandat_overrides"] = (state, result)
+    return result
 
 
 def entry_flags(entries: list[Mandate]) -> dict[str, dict[str, Any]]:
@@ -151,6 +167,7 @@ def _render_form(form: EntryForm, *, mode: str, entry: Mandate | None = None, ve
     return render_template(
         "entry_form.html", form=form, mode=mode, entry=entry, version=version, unit_choices=choices,
         decisions=DECISIONS, questions=questions or [], question_ids=",".join(str(q.id) for q in questions or []),
+        question_texts=Counter(q.text.strip() for q in questions or []).most_common(),
         preview_units=tree.choices(access.readable), copied_from=copied_from,
     ), status
 
@@ -173,8 +190,8 @@ def _conflict(mine: dict[str, Any], mandate_id: str, status: int = 409):
     theirs = mandate_values(stored)
     last = db().execute(select(MandateHistory).where(MandateHistory.mandate_id == mandate_id)
                         .order_by(MandateHistory.id.desc()).limit(1)).scalar_one_or_none()
-    rows = [(name, FIELD_LABELS[name], mine.get(name), theirs.get(name), mine.get(name) != theirs.get(name))
-            for name in MANDATE_FIELDS]
+    rows = [(name, FIELD_LABELS[name], display(name, mine.get(name)), display(name, theirs.get(name)),
+             mine.get(name) != theirs.get(name)) for name in MANDATE_FIELDS]
     return render_template("conflict.html", entry=stored, rows=rows, mine_form=values_to_form(mine),
                            last=last, tree=unit_tree()), status
 
@@ -236,15 +253,22 @@ def list_entries():
         where.append(or_(Mandate.valid_to < day, Mandate.valid_from > day))
     elif show == "gennemgang":
         where.append(and_(Mandate.review_by < day, or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day)))
-    elif show == "tilsidesaetter":
-        ids = _overriding_ids(access.readable)
-        where.append(Mandate.id.in_(sorted(ids)) if ids else Mandate.id.is_(None))
     elif show == "arvet" and access.editable is not None:
         where.append(Mandate.unit_id.not_in(sorted(access.editable)))
-    total = db().execute(select(func.count(Mandate.id)).where(*where)).scalar()
-    page = make_page(total, PAGE_SIZE)
-    rows = db().execute(select(Mandate).where(*where).order_by(Mandate.unit_id, Mandate.topic, Mandate.id)
-                        .offset(page.offset).limit(page.size)).scalars().all()
+    order = (Mandate.unit_id, Mandate.topic, Mandate.id)
+    if show == "tilsidesaetter":  # needs the unit tree: filtered here, then one page is loaded by id
+        overriding = overriding_ids()
+        candidates = db().execute(select(Mandate.id).where(*where, Mandate.topic_key.is_not(None))
+                                  .order_by(*order)).scalars().all()
+        matching = [mandate_id for mandate_id in candidates if mandate_id in overriding]
+        page = make_page(len(matching), PAGE_SIZE)
+        ids = matching[page.offset:page.offset + page.size]
+        rows = db().execute(select(Mandate).where(Mandate.id.in_(ids)).order_by(*order)).scalars().all() if ids else []
+    else:
+        total = db().execute(select(func.count(Mandate.id)).where(*where)).scalar()
+        page = make_page(total, PAGE_SIZE)
+        rows = db().execute(select(Mandate).where(*where).order_by(*order)
+                            .offset(page.offset).limit(page.size)).scalars().all()
     return render_template(
         "entries.html", rows=rows, flags=entry_flags(rows), page=page, tree=tree,
         unit_choices=tree.choices(access.readable), filters={

@@ -167,6 +167,15 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def display(name: str, value: Any) -> str:
+    """A field value as plain Danish text (lists one item per line, decisions by their labels)."""
+    from bot.admin.common import DECISION_LABELS
+
+    if name == "decision" and value in DECISION_LABELS:
+        return DECISION_LABELS[value]
+    return _plain(value)
+
+
 def render_change(name: str, old: Any, new: Any) -> tuple[Markup, Markup]:
     """An old/new pair as HTML: list items and words that were removed or added are marked.
 
@@ -178,7 +187,7 @@ def render_change(name: str, old: Any, new: Any) -> tuple[Markup, Markup]:
         new_html = [Markup("<ins>%s</ins>") % i if i not in old_items else escape(i) for i in new_items]
         return (Markup("<br>").join(old_html) or Markup("<em>tom</em>"),
                 Markup("<br>").join(new_html) or Markup("<em>tom</em>"))
-    old_text, new_text = _plain(old), _plain(new)
+    old_text, new_text = display(name, old), display(name, new)
     if not old_text:
         return Markup("<em>tom</em>"), Markup("<ins>%s</ins>") % new_text
     if not new_text:

@@ -13,6 +13,7 @@ import io
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request
@@ -134,37 +135,37 @@ class QuestionGroup:
     feedback: Counter = field(default_factory=Counter)
     comments: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def centre(self):
         """The question that represents the group."""
         return self.questions[0]
 
-    @property
+    @cached_property
     def ids(self) -> str:
         """Comma-separated question ids (for forms and links)."""
         return ",".join(str(q.id) for q in self.questions)
 
-    @property
+    @cached_property
     def count(self) -> int:
         """Number of questions."""
         return len(self.questions)
 
-    @property
+    @cached_property
     def units(self) -> list[tuple[str, int]]:
         """Units asking, most frequent first."""
         return Counter(q.unit_id for q in self.questions).most_common()
 
-    @property
+    @cached_property
     def first(self) -> dt.datetime:
         """When the group was first asked."""
         return min(q.asked_at for q in self.questions)
 
-    @property
+    @cached_property
     def last(self) -> dt.datetime:
         """When the group was last asked."""
         return max(q.asked_at for q in self.questions)
 
-    @property
+    @cached_property
     def best(self) -> tuple[str | None, float | None]:
         """The bot's most frequent best candidate and its highest score in the group."""
         counts = Counter(q.best_mandate_id for q in self.questions if q.best_mandate_id)
@@ -173,12 +174,12 @@ class QuestionGroup:
         best_id = counts.most_common(1)[0][0]
         return best_id, max(q.best_score or 0 for q in self.questions if q.best_mandate_id == best_id)
 
-    @property
+    @cached_property
     def statuses(self) -> Counter:
         """Review statuses in the group."""
         return Counter(review_status(q) for q in self.questions)
 
-    @property
+    @cached_property
     def resolved(self) -> list[str]:
         """Entries the group's questions were resolved by."""
         return sorted({q.resolved_mandate_id for q in self.questions if q.resolved_mandate_id})
@@ -189,10 +190,8 @@ _COLUMNS = (Question.id, Question.asked_at, Question.unit_id, Question.text, Que
             Question.status_at, Question.resolved_mandate_id)
 
 
-def _grouped_ids(filters: Filters, where: list, rows: list) -> list[list[int]]:
+def _grouped_ids(filters: Filters, fingerprint: tuple, rows: list) -> list[list[int]]:
     """Group ``rows`` (cached per filter and data state)."""
-    fingerprint = db().execute(
-        select(func.count(Question.id), func.max(Question.id), func.max(Question.status_at)).where(*where)).one()
     feedback_max = db().execute(select(func.max(Feedback.id))).scalar()
     key = (filters.key(), current().access.question_units, tuple(fingerprint), feedback_max)
     with _cache_lock:
@@ -214,8 +213,10 @@ def _attach_feedback(groups: list[QuestionGroup]) -> None:
     if not ids:
         return
     by_question: dict[int, QuestionGroup] = {q.id: g for g in groups for q in g.questions}
-    rows = db().execute(select(Feedback.question_id, Feedback.value, Feedback.comment)
-                        .where(Feedback.question_id.in_(ids))).all()
+    rows = []
+    for start in range(0, len(ids), 900):
+        rows += db().execute(select(Feedback.question_id, Feedback.value, Feedback.comment)
+                             .where(Feedback.question_id.in_(ids[start:start + 900]))).all()
     for row in rows:
         group = by_question[row.question_id]
         group.feedback[row.value] += 1
@@ -238,13 +239,15 @@ def queue():
     where = queue_conditions(filters)
     access = current().access
     tree = unit_tree()
-    total = db().execute(select(func.count(Question.id)).where(*where)).scalar()
+    fingerprint = db().execute(
+        select(func.count(Question.id), func.max(Question.id), func.max(Question.status_at)).where(*where)).one()
+    total = fingerprint[0]
     groups: list[QuestionGroup] = []
     if filters.view == "grupper":
         rows = db().execute(select(*_COLUMNS).where(*where).order_by(Question.asked_at.desc(), Question.id.desc())
                             .limit(MAX_GROUPED)).all()
         by_id = {r.id: r for r in rows}
-        id_groups = _grouped_ids(filters, where, rows)
+        id_groups = _grouped_ids(filters, tuple(fingerprint), rows)
         page = make_page(len(id_groups), GROUPS_PER_PAGE)
         groups = [QuestionGroup([by_id[i] for i in ids]) for ids in id_groups[page.offset:page.offset + page.size]]
         shown_rows = len(rows)

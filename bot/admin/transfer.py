@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
@@ -141,6 +142,14 @@ def plan_import(catalogue: Catalogue, replace: bool) -> ImportPlan:
     return plan
 
 
+def _dump_yaml(doc: dict[str, Any]) -> str:
+    """Like :func:`bot.catalogue.io.dump_yaml` (same text), with libyaml's emitter when available."""
+    dumper = getattr(yaml, "CSafeDumper", None)
+    if dumper is None:
+        return dump_yaml(doc)
+    return yaml.dump(doc, Dumper=dumper, allow_unicode=True, sort_keys=False, width=100)
+
+
 @bp.route("/import-eksport")
 @login_required()
 def page():
@@ -178,7 +187,7 @@ def export():
     if fmt == "xlsx":
         return Response(write_catalogue(doc), mimetype=XLSX_MIME,
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    return Response(dump_yaml(doc), mimetype="application/x-yaml; charset=utf-8",
+    return Response(_dump_yaml(doc), mimetype="application/x-yaml; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.yaml"'})
 
 

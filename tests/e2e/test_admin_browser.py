@@ -1,0 +1,270 @@
+"""Browser tests of the admin app: Playwright driving Debian's chromium (headless).
+
+* a leader logs in, edits an entry, previews the answer, and the running bot
+  (Rasa + action server with the trained model) answers from the changed
+  entry over REST at once, without retraining;
+* HR sees similar questions grouped and resolves them;
+* a leader turns a group of questions into a new entry.
+
+The admin app runs in a thread on a free port, on the same SQLite file as the
+bot. Screenshots of the main pages go to a temporary folder, or to ``docs/``
+with ``MANDAT_SCREENSHOTS=docs`` (that is how the README's pictures are made).
+Needs ``apt-get install chromium`` (``/usr/bin/chromium``); never ``playwright install``.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.config import PROJECT_ROOT
+from scripts.live import free_port
+from tests.conftest import DEMO_CATALOGUE, import_catalogue
+
+pytestmark = pytest.mark.live
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASSWORD = "browser-test-1"
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def live_db(tmp_path_factory) -> str:
+    """A migrated database: demo catalogue, demo users (known passwords) and half a year of questions."""
+    from bot.cli import ensure_demo_users
+    from bot.db.migrate import upgrade
+    from bot.db.models import User
+    from bot.db.session import session_scope
+    from scripts.bench_admin import add_demo_activity
+
+    path = tmp_path_factory.mktemp("admin-live") / "mandat.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    import_catalogue(url, DEMO_CATALOGUE)
+    with session_scope(url) as session:
+        ensure_demo_users(session)
+        for user in session.query(User):
+            user.set_password(PASSWORD)
+    add_demo_activity(url, n_questions=700)
+    return url
+
+
+@pytest.fixture(scope="module")
+def admin_url(live_db) -> str:
+    """The admin app (CSRF on, as in production) served from a thread."""
+    from werkzeug.serving import make_server
+
+    from bot.admin import create_app
+
+    app = create_app({"DATABASE_URL": live_db, "SECRET_KEY": "browser-test"})
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium through Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page(browser):
+    """A fresh page (own cookies) with a Danish locale."""
+    context = browser.new_context(locale="da-DK", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: ``docs/`` with ``MANDAT_SCREENSHOTS=docs``, else a temporary folder."""
+    if os.environ.get("MANDAT_SCREENSHOTS") == "docs":
+        folder = PROJECT_ROOT / "docs"
+        folder.mkdir(exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def log_in(page, base: str, username: str) -> None:
+    """Log in through the login form."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{base}/poster")
+
+
+def _entry(url: str, mandate_id: str):
+    from bot.db.models import Mandate
+    from bot.db.session import new_session
+
+    session = new_session(url)
+    try:
+        return session.get(Mandate, mandate_id)
+    finally:
+        session.close()
+
+
+def _questions(url: str, like: str):
+    from sqlalchemy import select
+
+    from bot.db.models import Question
+    from bot.db.session import new_session
+
+    session = new_session(url)
+    try:
+        return session.execute(select(Question).where(Question.text.like(like))).scalars().all()
+    finally:
+        session.close()
+
+
+@pytest.mark.model
+def test_leader_edits_previews_and_the_running_bot_answers_at_once(live_db, admin_url, page, shots):
+    from scripts.live import running_bot
+
+    with running_bot({"MANDAT_DATABASE_URL": live_db}) as bot:
+        question = "Må jeg tage cyklen i stedet for bilen i dag?"
+
+        def ask() -> list[dict]:
+            response = requests.post(f"{bot}/webhooks/rest/webhook", timeout=60, json={
+                "sender": "e2e-cykel", "message": question, "metadata": {"team": "hjemmeplejen-syd"}})
+            response.raise_for_status()
+            return response.json()
+
+        before = [m["custom"] for m in ask() if "custom" in m]
+        assert before and before[0]["mandate_id"] == "hps-elcykel" and before[0]["decision"] == "employee"
+
+        log_in(page, admin_url, "leder")
+        page.screenshot(path=str(shots / "admin-entries.png"), full_page=False)
+        page.goto(f"{admin_url}/poster/hps-elcykel")
+        page.click("text=Redigér")
+        page.wait_for_url(f"{admin_url}/poster/hps-elcykel/rediger")
+        page.select_option("#f-decision", "team")
+        page.fill("#f-summary", "I teamet aftaler I selv, hvem der cykler ruten, når vejret tillader det.")
+        page.click("text=Gem ændringer")
+        page.wait_for_url(f"{admin_url}/poster/hps-elcykel")
+        assert "Ændringerne er gemt" in page.inner_text(".flash")
+        assert _entry(live_db, "hps-elcykel").decision == "team"
+
+        # The preview on the edit page shows exactly what the bot will say.
+        page.goto(f"{admin_url}/poster/hps-elcykel/rediger")
+        page.fill(".preview-form input[name=question]", question)
+        page.select_option(".preview-form select[name=unit]", "hjemmeplejen-syd")
+        page.click(".preview-form button[type=submit]")
+        page.wait_for_selector("#preview-result .reply")
+        preview = page.inner_text("#preview-result .reply")
+        assert "Det beslutter I selv i teamet." in preview and "I teamet aftaler I selv" in preview
+        page.screenshot(path=str(shots / "admin-edit-preview.png"), full_page=True)
+
+        # The running bot answers from the changed entry: no retraining, no restart.
+        messages = ask()
+        custom = [m["custom"] for m in messages if "custom" in m][0]
+        assert custom["mandate_id"] == "hps-elcykel" and custom["decision"] == "team"
+        text = "\n".join(m.get("text", "") for m in messages)
+        assert "I teamet aftaler I selv, hvem der cykler ruten" in text
+        assert preview.split("\n")[0] in text
+
+        page.goto(f"{admin_url}/poster/hps-elcykel/historik")
+        assert "leder" in page.inner_text("main") and "Hvem beslutter" in page.inner_text("main")
+        page.screenshot(path=str(shots / "admin-history.png"), full_page=True)
+
+
+def test_hr_sees_grouped_questions_and_resolves_them(live_db, admin_url, page, shots):
+    log_in(page, admin_url, "hr")
+    page.goto(f"{admin_url}/spoergsmaal")
+    groups = page.locator("article.qgroup")
+    first = groups.first
+    badge = int(first.locator(".count-badge").inner_text().rstrip("×"))
+    assert badge >= 10, "the most asked missing topic is one group"
+    page.screenshot(path=str(shots / "admin-questions.png"), full_page=False)
+
+    # Mark the parrot group as not relevant: all its questions, with who did it.
+    parrot = groups.filter(has_text="papegøje").first
+    ids = parrot.get_attribute("data-ids").split(",")
+    parrot.locator("button[value=not_relevant]").click()
+    page.wait_for_selector(".flash.success")
+    assert f"{len(ids)} spørgsmål er markeret som »ikke relevant«" in page.inner_text(".flash.success")
+    assert page.locator("article.qgroup").filter(has_text="papegøje").count() == 0
+    marked = [q for q in _questions(live_db, "%") if str(q.id) in ids]
+    assert len(marked) == len(ids) and all(q.status == "not_relevant" and q.status_by == "hr" for q in marked)
+
+    # Resolve the flower group with an existing entry.
+    flowers = page.locator("article.qgroup").filter(has_text="blomster").first
+    flower_ids = flowers.get_attribute("data-ids").split(",")
+    flowers.locator("input[name=mandate_id]").fill("sk-gaver")
+    flowers.locator(".answered-form button").click()
+    page.wait_for_selector(".flash.success")
+    resolved = [q for q in _questions(live_db, "%lomster%") if str(q.id) in flower_ids]
+    assert resolved and all(q.resolved_mandate_id == "sk-gaver" and q.status_by == "hr" for q in resolved)
+
+    page.goto(f"{admin_url}/aktoerskab")
+    page.wait_for_load_state("networkidle")
+    for image in page.locator(".charts img").all():
+        assert image.evaluate("img => img.complete && img.naturalWidth > 400")
+    page.screenshot(path=str(shots / "admin-dashboard.png"), full_page=True)
+
+
+def test_leader_creates_an_entry_from_a_question_group(live_db, admin_url, page, shots):
+    log_in(page, admin_url, "leder")
+    page.goto(f"{admin_url}/spoergsmaal")
+    group = page.locator("article.qgroup").filter(has_text="hund").first
+    ids = group.get_attribute("data-ids").split(",")
+    group.locator("text=Opret post ud fra").click()
+    page.wait_for_selector("#entry-form")
+    assert page.input_value("#f-examples").strip(), "the questions are prefilled as examples"
+    page.fill("#f-topic", "Hund med på arbejde")
+    page.select_option("#f-decision", "leader")
+    page.fill("#f-summary", "Din leder beslutter, om du må have din hund med, fordi det berører kolleger og borgere.")
+    page.fill("#f-id", "hp-hund")
+    page.screenshot(path=str(shots / "admin-new-from-questions.png"), full_page=True)
+    page.click("text=Opret posten")
+    page.wait_for_url(f"{admin_url}/poster/hp-hund")
+    assert "Posten er oprettet" in page.inner_text(".flash")
+    linked = [q for q in _questions(live_db, "%und%") if str(q.id) in ids]
+    assert linked and all(q.resolved_mandate_id == "hp-hund" and q.status == "answered" for q in linked)
+
+    # Spreadsheet round trip: export, change one cell, dry run shows the change, then import it.
+    page.goto(f"{admin_url}/import-eksport")
+    with page.expect_download() as download:
+        page.click("button[value=xlsx]")
+    import io
+
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    sheet = workbook["Poster"]
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "hpn-smaaindkoeb")
+    row[header.index("limit_dkk")].value = 2500
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    page.set_input_files("input[type=file]", files=[{
+        "name": "hjemmeplejen.xlsx", "buffer": buffer.getvalue(),
+        "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    page.click("text=Kontrollér og indlæs")
+    page.wait_for_selector("ul.summary")
+    summary = page.inner_text("ul.summary")
+    assert "1 ændrede poster" in summary and "0 nye poster" in summary
+    assert _entry(live_db, "hpn-smaaindkoeb").limit_dkk == 2000  # a dry run changes nothing
+    page.screenshot(path=str(shots / "admin-import-dry-run.png"), full_page=True)
+    page.click("text=Gennemfør importen")
+    page.wait_for_selector(".flash.success")
+    assert _entry(live_db, "hpn-smaaindkoeb").limit_dkk == 2500
