@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install spacy db train run test test-fast eval bench lock clean
+.PHONY: help install spacy db train run test test-fast eval bench bench-admin lock clean
 
 help:
 	@echo "make run   - install, build, train when needed, start the bot on SQLite with a demo catalogue"
@@ -73,6 +73,9 @@ eval: train
 
 bench: train
 	$(BIN)/python -m scripts.bench
+
+bench-admin: install
+	$(BIN)/python -m scripts.bench_admin
 
 # Re-resolve every dependency together into the one lock file.
 lock:
