@@ -9,10 +9,11 @@ MODEL=${MODEL:-models/current.tar.gz}
 export MANDAT_WARMUP=1
 
 pids=()
+ready_pid=
 stop() {
   trap - INT TERM EXIT
   echo "Stopper Mandatbot ..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" $ready_pid; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
@@ -25,6 +26,19 @@ pids+=($!)
 $BIN/python -m bot.admin --port "${MANDAT_ADMIN_PORT:-8000}" &
 pids+=($!)
 
-echo "Admin-app: http://localhost:${MANDAT_ADMIN_PORT:-8000}/"
-echo "Mandatbot starter: REST på http://localhost:${MANDAT_RASA_PORT:-5005}/webhooks/rest/webhook (Ctrl-C stopper alle)."
+echo "Mandatbot starter (indlæsning af modellen tager 1-2 minutter) ... Ctrl-C stopper alle."
+# Say clearly when the REST channel really answers.
+(
+  for _ in $(seq 1 600); do
+    if curl -sf -m 5 "http://localhost:${MANDAT_RASA_PORT:-5005}/webhooks/rest/webhook" \
+         -H 'Content-Type: application/json' -d '{"sender": "run-sh-ready", "message": "hej"}' | grep -q text; then
+      echo ""
+      echo "=== Klar: REST svarer på http://localhost:${MANDAT_RASA_PORT:-5005}/webhooks/rest/webhook," \
+           "admin-app på http://localhost:${MANDAT_ADMIN_PORT:-8000}/ ==="
+      exit 0
+    fi
+    sleep 2
+  done
+) &
+ready_pid=$!
 wait -n "${pids[@]}"

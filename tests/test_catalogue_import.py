@@ -99,13 +99,16 @@ def test_bad_input_gives_a_clear_error_and_changes_nothing(case, acceptance_db, 
     assert snapshot(session) == before
 
 
-def test_error_names_the_line_of_the_entry(session, tmp_path):
-    text = GOOD.replace("decision: leader", "decision: chef")
+def test_error_names_the_line_of_the_field_or_of_the_entry(session, tmp_path):
+    text = GOOD.replace("decision: leader", "decision: chef").replace("    summary: Din leder godkender kurser.\n", "")
     with pytest.raises(CatalogueValidationError) as info:
         import_file(session, write(tmp_path, text))
-    line_of_entry = text.splitlines().index("  - id: tk-kursus") + 1
-    assert info.value.errors[0].line == line_of_entry
-    assert str(info.value.errors[0]).startswith(f"katalog.yaml:{line_of_entry}: mandates[tk-kursus].decision:")
+    lines = text.splitlines()
+    by_field = {e.field: e for e in info.value.errors}
+    line_of_field = lines.index("    decision: chef") + 1
+    assert str(by_field["decision"]).startswith(f"katalog.yaml:{line_of_field}: mandates[tk-kursus].decision:")
+    # a missing field has no line of its own: the entry's line
+    assert by_field["summary"].line == lines.index("  - id: tk-kursus") + 1
 
 
 def test_every_error_is_reported_at_once(session, tmp_path):

@@ -139,7 +139,7 @@ mandates:
                            content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Intet er ændret" in html
-    assert "mandates[hpn-fejl]" in html and "&#39;boss&#39; er ikke gyldig" in html and ">8<" in html
+    assert "mandates[hpn-fejl]" in html and "&#39;boss&#39; er ikke gyldig" in html and ">11<" in html  # the line of `decision: boss`
     assert _entry(admin_db, "hpn-smaaindkoeb").summary == before
 
 
