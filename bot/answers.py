@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from bot.db.models import DECISIONS
 
@@ -146,20 +146,16 @@ def mandate_reply(
 def no_answer_reply(
     question_id: int | None,
     *,
-    reason: str = "low_score",
     outside_topic: str | None = None,
     outside_unit_name: str | None = None,
     outside_valid_to: dt.date | None = None,
-    contact: str | None = None,
 ) -> Reply:
     """The honest "I don't know" answer; the question is stored for HR.
 
     Args:
         question_id: id of the stored (redacted) question.
-        reason: retrieval's reason (``low_score``, ``other_unit``, ``tie``, ...).
         outside_topic / outside_unit_name / outside_valid_to: a fitting entry
             that is not in force for the asker (another unit's, or expired).
-        contact: whom to ask meanwhile (default: the nearest leader).
     """
     lines = ["Det kan jeg ikke finde et klart svar på i jeres mandatkatalog."]
     if outside_topic and outside_valid_to:
@@ -176,7 +172,7 @@ def no_answer_reply(
         "Jeg har gemt dit spørgsmål uden personoplysninger, så HR kan se det og få "
         "beslutningskompetencen beskrevet."
     )
-    lines.append(f"Indtil da: spørg {contact or 'din nærmeste leder'}.")
+    lines.append("Indtil da: spørg din nærmeste leder.")
     return Reply(" ".join(lines), {"type": "no_mandate", "question_id": question_id})
 
 
@@ -219,8 +215,3 @@ def list_reply(entries: Sequence, unit_name: str) -> Reply:
         "groups": {d: [{"mandate_id": e.id, "topic": e.topic} for e in items] for d, items in groups.items() if items},
     }
     return Reply("\n".join(lines), payload)
-
-
-def unit_names(units: Iterable) -> dict[str, str]:
-    """``{unit_id: name}`` of model objects."""
-    return {u.id: u.name for u in units}

@@ -36,7 +36,7 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.catalogue.tree import ancestors, select_in_force
-from bot.language import DATA_DIR, DanishAnalyzer, fold_ascii, looks_english, parse_amounts, words
+from bot.language import DATA_DIR, DanishAnalyzer, fold_ascii, is_stop_word, looks_english, parse_amounts, words
 
 FIELD_WEIGHTS = {
     "topic": 3.0,
@@ -297,10 +297,6 @@ class CatalogueIndex:
         ])
         return (1 - CHAR_SHARE) * term_scores + CHAR_SHARE * char_scores, coverage
 
-    def scores(self, question: str, english: bool = False) -> np.ndarray:
-        """Similarity 0..1 of ``question`` to every entry (order of ``entries``)."""
-        return self.match(question, english)[0]
-
     @staticmethod
     def _normalise(vector: Mapping[str, float]) -> dict[str, float]:
         norm = math.sqrt(sum(v * v for v in vector.values()))
@@ -308,8 +304,6 @@ class CatalogueIndex:
 
 
 def _is_stop(lemma: str) -> bool:
-    from bot.language import is_stop_word
-
     return is_stop_word(lemma) or len(lemma) < 2
 
 

@@ -162,7 +162,7 @@ class MandateService:
                     result.outside and result.reason == "other_unit") else None
                 expired = outside is not None and not outside.in_force(settings.today())
                 reply = no_answer_reply(
-                    qid, reason=result.reason,
+                    qid,
                     outside_topic=outside.topic if outside else None,
                     outside_unit_name=outside.unit.name if outside else None,
                     outside_valid_to=outside.valid_to if expired else None,

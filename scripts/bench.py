@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -34,17 +33,9 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 
 def main(n: int = 40) -> int:
-    from bot.catalogue.io import import_file
-    from bot.db.migrate import upgrade
-    from bot.db.session import new_session
-    from scripts.live import running_bot
+    from scripts.live import catalogue_database, running_bot
 
-    path = Path(tempfile.mkdtemp(prefix="mandat-bench-")) / "mandat.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    session = new_session(url)
-    import_file(session, ROOT / "bot" / "demo" / "catalogue.yaml")
-    session.close()
+    url = catalogue_database(ROOT / "bot" / "demo" / "catalogue.yaml", prefix="mandat-bench-")
     print(f"{'message':<10} {'n':>4} {'p50 ms':>8} {'p95 ms':>8}")
     with running_bot({"MANDAT_DATABASE_URL": url}) as base, requests.Session() as http:
         for name, (text, team) in MESSAGES.items():
@@ -56,9 +47,10 @@ def main(n: int = 40) -> int:
                 times.append((time.perf_counter() - start) * 1000)
             p50, p95 = percentiles(times[2:])
             print(f"{name:<10} {n:>4} {p50:>8.1f} {p95:>8.1f}")
-    from bot.service import MandateService
     import dataclasses
+
     from bot.config import get_settings
+    from bot.service import MandateService
 
     service = MandateService(dataclasses.replace(get_settings(), database_url=url))
     text, team = MESSAGES["answered"]

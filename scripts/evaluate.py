@@ -55,21 +55,11 @@ def cross_validation(folds: int = 5) -> dict:
 
 def acceptance_over_rest() -> dict:
     """The acceptance figures from a live bot on a fresh database (demo + acceptance catalogue)."""
-    from bot.catalogue.io import import_file
-    from bot.db.migrate import upgrade
-    from bot.db.session import new_session
     from scripts import acceptance
-    from scripts.live import running_bot
+    from scripts.live import catalogue_database, running_bot
 
-    path = Path(tempfile.mkdtemp(prefix="mandat-eval-")) / "mandat.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    for catalogue in (ROOT / "bot" / "demo" / "catalogue.yaml", acceptance.ACCEPTANCE / "catalogue.yaml"):
-        session = new_session(url)
-        try:
-            import_file(session, catalogue)
-        finally:
-            session.close()
+    url = catalogue_database(ROOT / "bot" / "demo" / "catalogue.yaml", acceptance.ACCEPTANCE / "catalogue.yaml",
+                             prefix="mandat-eval-")
     items, entries = acceptance.load()
     with running_bot({"MANDAT_DATABASE_URL": url}) as base:
         return acceptance.run(base, items, entries).summary()

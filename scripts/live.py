@@ -29,6 +29,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def catalogue_database(*catalogues: Path, prefix: str = "mandat-") -> str:
+    """URL of a new migrated SQLite database in a temporary folder holding ``catalogues``.
+
+    Raises:
+        CatalogueValidationError: a catalogue file is invalid.
+    """
+    from bot.catalogue.io import import_file
+    from bot.db.migrate import upgrade
+    from bot.db.session import new_session
+
+    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix=prefix)) / 'mandat.db'}"
+    upgrade(url)
+    for catalogue in catalogues:
+        session = new_session(url)
+        try:
+            import_file(session, catalogue)
+        finally:
+            session.close()
+    return url
+
+
 def model_path() -> Path:
     """The current trained model (``make train`` links ``models/current.tar.gz``)."""
     path = ROOT / "models" / "current.tar.gz"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -49,20 +48,11 @@ def load_items(split: str) -> list[dict]:
 
 def demo_service():
     """A MandateService on a fresh temporary database holding the demo catalogue."""
-    from bot.catalogue.io import import_file
     from bot.config import get_settings
-    from bot.db.migrate import upgrade
-    from bot.db.session import new_session
     from bot.service import MandateService
+    from scripts.live import catalogue_database
 
-    path = Path(tempfile.mkdtemp(prefix="mandat-reval-")) / "mandat.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    session = new_session(url)
-    try:
-        import_file(session, DEMO)
-    finally:
-        session.close()
+    url = catalogue_database(DEMO, prefix="mandat-reval-")
     settings = dataclasses.replace(get_settings(), database_url=url, today_override=TODAY.isoformat())
     return MandateService(settings)
 

@@ -86,10 +86,16 @@ def test_new_entries_are_answered_at_once_without_retraining(demo_db, service, t
 
 
 def test_stricter_bar_when_the_nlu_fell_back(demo_db, service):
-    loose = service.answer("sne", "vej-og-park", store=False).result
-    strict = service.answer("sne", "vej-og-park", store=False, strict=True).result
-    assert strict.answer is None or (loose.answer and strict.answer.score >= loose.answer.score)
-    assert service.retriever.min_score * 1.25 > service.retriever.min_score
+    from bot.retrieval import Retriever
+
+    question = "Må jeg bytte vagt med en kollega?"
+    score = service.answer(question, "hjemmeplejen-syd", store=False).result.best.score
+    # A threshold just under the score: a normal question is answered, a
+    # fallback / out-of-scope one (25 % higher bar) is not.
+    service.retriever = Retriever(min_score=score / 1.1, min_margin=0.0)
+    assert service.answer(question, "hjemmeplejen-syd", store=False).result.answer is not None
+    strict = service.answer(question, "hjemmeplejen-syd", store=False, strict=True).result
+    assert strict.answer is None and strict.reason == "low_score"
 
 
 def test_unknown_unit_raises(demo_db, service):
