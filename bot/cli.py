@@ -164,6 +164,20 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_token(args) -> int:
+    """``mandat token --employee X --unit Y``: a widget token signed with the HS256 secret."""
+    from bot.channels.identity import issue_token
+
+    settings = get_settings()
+    if not settings.jwt_secret:
+        print("Ingen nøgle: sæt MANDAT_JWT_SECRET (eller MANDAT_WIDGET_DEV_MODE=1 for udviklernøglen).",
+              file=sys.stderr)
+        return 1
+    print(issue_token(args.employee, args.unit, key=settings.jwt_secret, display_name=args.name,
+                      lifetime_s=args.minutes * 60, audience=settings.jwt_audience, issuer=settings.jwt_issuer))
+    return 0
+
+
 # -- admin-app accounts ---------------------------------------------------
 
 DEMO_USERS = (
@@ -348,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build-spacy", help="byg spaCy-pipelinen til lemmaer (var/spacy-da)")
     p.add_argument("--path")
     p.set_defaults(func=cmd_build_spacy)
+    p = sub.add_parser("token", help="udsted en udvikler-token til chat-widgetten (HS256, MANDAT_JWT_SECRET)")
+    p.add_argument("--employee", required=True, help="medarbejder-id (sub)")
+    p.add_argument("--unit", action="append", required=True, help="enheds-id (kan gentages)")
+    p.add_argument("--name", help="visningsnavn")
+    p.add_argument("--minutes", type=int, default=60, help="gyldighed i minutter (standard 60)")
+    p.set_defaults(func=cmd_token)
     p = sub.add_parser("users", help="admin-appens brugere: add, set-password, list, demo")
     p.add_argument("action", choices=["add", "set-password", "list", "demo"])
     p.add_argument("username", nargs="?")

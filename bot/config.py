@@ -38,6 +38,25 @@ class Settings:
             (``MANDAT_MIN_SCORE``, 0..1).
         min_margin: minimal lead of the best entry over the second
             (``MANDAT_MIN_MARGIN``, 0..1); closer means ambiguous: abstain.
+        lexicon_dir: the Danish thesaurus and English-Danish word list built
+            by ``mandat build-lexicon`` (``MANDAT_LEXICON_DIR``, default
+            ``<project>/var/lexicon``; empty: do not use them).
+        jwt_secret: shared secret for HS256 widget tokens signed by the
+            intranet (``MANDAT_JWT_SECRET``); in dev mode it defaults to
+            :data:`DEV_JWT_SECRET`.
+        jwt_public_key: PEM public key for RS256 widget tokens
+            (``MANDAT_JWT_PUBLIC_KEY``, or the file ``MANDAT_JWT_PUBLIC_KEY_FILE``).
+        jwt_algorithms: accepted token algorithms (``MANDAT_JWT_ALGORITHMS``,
+            comma-separated, default ``HS256``; e.g. ``RS256`` or ``HS256,RS256``).
+        jwt_leeway_s: clock skew allowed on ``exp``/``nbf``/``iat``
+            (``MANDAT_JWT_LEEWAY_S``, seconds, default 30).
+        jwt_audience / jwt_issuer: when set, tokens must carry this ``aud`` /
+            ``iss`` (``MANDAT_JWT_AUDIENCE``, ``MANDAT_JWT_ISSUER``).
+        widget_dev_mode: ``MANDAT_WIDGET_DEV_MODE=1`` (off by default): the
+            demo page issues tokens signed with the dev secret, so ``make run``
+            works without an intranet. Never in production.
+        widget_origins: origins allowed to open the widget's socket
+            (``MANDAT_WIDGET_ORIGINS``, comma-separated; empty = any origin).
     """
 
     database_url: str
@@ -47,12 +66,57 @@ class Settings:
     pseudonym_key: str
     min_score: float
     min_margin: float
+    lexicon_dir: str | None = None
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_algorithms: tuple[str, ...] = ("HS256",)
+    jwt_leeway_s: int = 30
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    widget_dev_mode: bool = False
+    widget_origins: tuple[str, ...] = ()
 
     def today(self) -> dt.date:
         """The date that decides validity (``MANDAT_TODAY`` or the real date)."""
         if self.today_override:
             return dt.date.fromisoformat(self.today_override)
         return dt.date.today()
+
+
+DEV_JWT_SECRET = "mandatbot-dev-only-widget-secret"
+"""The widget-token secret in dev mode when ``MANDAT_JWT_SECRET`` is not set."""
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _widget_settings() -> dict:
+    """The widget/identity settings (``MANDAT_JWT_*``, ``MANDAT_WIDGET_*``).
+
+    Raises:
+        ValueError: a setting is malformed, or the public key file cannot be read.
+    """
+    dev_mode = _env("MANDAT_WIDGET_DEV_MODE", "0").strip().lower() in _TRUE
+    public_key = os.environ.get("MANDAT_JWT_PUBLIC_KEY") or None
+    key_file = os.environ.get("MANDAT_JWT_PUBLIC_KEY_FILE")
+    if not public_key and key_file:
+        try:
+            public_key = Path(key_file).read_text(encoding="ascii")
+        except OSError as exc:
+            raise ValueError(f"MANDAT_JWT_PUBLIC_KEY_FILE {key_file}: {exc.strerror}") from exc
+    algorithms = tuple(a.strip().upper() for a in _env("MANDAT_JWT_ALGORITHMS", "HS256").split(",") if a.strip())
+    unknown = [a for a in algorithms if a not in ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")]
+    if unknown or not algorithms:
+        raise ValueError(f"MANDAT_JWT_ALGORITHMS: unsupported {', '.join(unknown) or '(empty)'}")
+    return {
+        "jwt_secret": os.environ.get("MANDAT_JWT_SECRET") or (DEV_JWT_SECRET if dev_mode else None),
+        "jwt_public_key": public_key,
+        "jwt_algorithms": algorithms,
+        "jwt_leeway_s": int(_env("MANDAT_JWT_LEEWAY_S", "30")),
+        "jwt_audience": os.environ.get("MANDAT_JWT_AUDIENCE") or None,
+        "jwt_issuer": os.environ.get("MANDAT_JWT_ISSUER") or None,
+        "widget_dev_mode": dev_mode,
+        "widget_origins": tuple(o.strip() for o in _env("MANDAT_WIDGET_ORIGINS", "").split(",") if o.strip()),
+    }
 
 
 def get_settings() -> Settings:
@@ -71,6 +135,8 @@ def get_settings() -> Settings:
             pseudonym_key=_env("MANDAT_PSEUDONYM_KEY", "dev-only-change-me"),
             min_score=float(_env("MANDAT_MIN_SCORE", "0.22")),
             min_margin=float(_env("MANDAT_MIN_MARGIN", "0.04")),
+            lexicon_dir=os.environ.get("MANDAT_LEXICON_DIR", str(var / "lexicon")) or None,
+            **_widget_settings(),
         )
         settings.today()
     except ValueError as exc:
