@@ -14,12 +14,12 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install spacy db train run test test-fast eval bench bench-admin lock clean
+.PHONY: help install spacy lexicon db train run test test-fast eval bench bench-admin lock clean
 
 help:
 	@echo "make run   - install, build, train when needed, start the bot on SQLite with a demo catalogue"
 	@echo "make test  - the whole test suite (unit, Rasa, end to end)"
-	@echo "make eval  - quality report (NLU cross-validation, acceptance set over REST)"
+	@echo "make eval  - quality report (NLU, retrieval, baselines, acceptance set over REST; reports/)"
 	@echo "make train - train the Rasa model if its inputs changed"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -35,7 +35,23 @@ install: $(VENV)/.installed
 var/spacy-da/mandat-source.json: $(VENV)/.installed
 	$(BIN)/mandat build-spacy
 
-spacy: var/spacy-da/mandat-source.json
+spacy: var/spacy-da/mandat-source.json lexicon
+
+# Danish thesaurus (mythes-da) and Danish-English dictionary (FreeDict) from
+# Debian, converted for retrieval (bot/lexicon.py). Installed here when
+# missing and we may (root with apt-get); without them retrieval still works
+# on its own word lists, with the lower figures `make eval` shows.
+LEXICON_PACKAGES := mythes-da dict-freedict-dan-eng
+var/lexicon/.built: $(VENV)/.installed
+	@if ! dpkg -s $(LEXICON_PACKAGES) >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's $(LEXICON_PACKAGES) ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq $(LEXICON_PACKAGES) >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq $(LEXICON_PACKAGES) >/dev/null; } || true; fi
+	$(BIN)/mandat build-lexicon
+	@if [ -f var/lexicon/da-related.tsv ] && [ -f var/lexicon/en-da.tsv ]; then touch $@; fi
+
+lexicon: var/lexicon/.built
 
 db: install
 	$(BIN)/mandat db upgrade
@@ -83,6 +99,17 @@ lock:
 	/tmp/mandat-lock/bin/pip install --quiet --upgrade "pip<25"
 	/tmp/mandat-lock/bin/pip install --quiet -r requirements.in
 	/tmp/mandat-lock/bin/pip freeze --exclude-editable > requirements.lock
+
+# The chat widget (widget/): npm dependencies (socket.io-client; esbuild and
+# axe-core for the build and the browser tests) and the built single-file
+# asset bot/admin/static/mandat-widget.js, which is committed.
+.PHONY: widget widget-deps
+widget/node_modules/.package-lock.json: widget/package.json widget/package-lock.json
+	npm ci --prefix widget --no-audit --no-fund
+widget-deps: widget/node_modules/.package-lock.json
+widget: widget-deps
+	npm run --prefix widget build
+test: widget-deps
 
 clean:
 	rm -rf models results var/spacy-da

@@ -148,6 +148,15 @@ def cmd_demo(args) -> int:
     return cmd_import(args)
 
 
+def cmd_build_lexicon(args) -> int:
+    from pathlib import Path
+
+    from bot.lexicon import build
+
+    print(build(Path(args.path or get_settings().lexicon_dir or "var/lexicon")))
+    return 0
+
+
 def cmd_build_spacy(args) -> int:
     from bot.nlu.spacy_model import build
 
@@ -359,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="indlæs demo-kataloget, hvis databasen er tom")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("build-lexicon", help="byg dansk synonymordbog og engelsk-dansk ordliste (var/lexicon)")
+    p.add_argument("--path", help="mappe (standard: MANDAT_LEXICON_DIR eller var/lexicon)")
+    p.set_defaults(func=cmd_build_lexicon)
     p = sub.add_parser("build-spacy", help="byg spaCy-pipelinen til lemmaer (var/spacy-da)")
     p.add_argument("--path")
     p.set_defaults(func=cmd_build_spacy)

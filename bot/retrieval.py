@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
@@ -36,7 +37,9 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.catalogue.tree import ancestors, select_in_force
-from bot.language import DATA_DIR, DanishAnalyzer, fold_ascii, is_stop_word, looks_english, parse_amounts, words
+from bot.language import (DATA_DIR, DanishAnalyzer, fold_ascii, is_stop_word, looks_english, normalise, parse_amounts,
+                          stem_term, words)
+from bot.lexicon import Lexicon
 
 FIELD_WEIGHTS = {
     "topic": 3.0,
@@ -54,6 +57,11 @@ CHAR_SHARE = 0.2
 """Share of the character n-gram similarity in the final score (the rest: terms)."""
 COMPOUND_WEIGHT = 0.8
 """Weight of a catalogue word that shares a compound part with an asked word (times the similarity)."""
+LEXICON_WEIGHT = 0.4
+"""Weight of a catalogue word that the Danish thesaurus (mythes-da, :mod:`bot.lexicon`) relates to an
+asked word the catalogue does not use."""
+ENGLISH_TRANSLATIONS = 3
+"""At most this many Danish translations per English word from the dictionary (:mod:`bot.lexicon`)."""
 
 
 @dataclass(frozen=True)
@@ -168,11 +176,20 @@ class CatalogueIndex:
         entries: every entry of the catalogue (all units, expired ones too:
             they tell the ranker that a question belongs elsewhere).
         analyzer: the Danish analyser.
+        lexicon: the Danish thesaurus and English-Danish dictionary
+            (:func:`bot.lexicon.load`); empty: only ``bot/language_data``.
+        unit_names: names and aliases of the organisation's units; they are
+            taken out of questions ("Gælder det også for os i Vej og Park?"
+            is not about parks). Single lower-case aliases ("kommunen",
+            "byggesag") stay: they are ordinary words too.
     """
 
-    def __init__(self, entries: Sequence[EntryDoc], analyzer: DanishAnalyzer):
+    def __init__(self, entries: Sequence[EntryDoc], analyzer: DanishAnalyzer, lexicon: Lexicon | None = None,
+                 unit_names: Iterable[str] = ()):
         self.entries = list(entries)
         self.analyzer = analyzer
+        self.lexicon = lexicon or Lexicon()
+        self._unit_names = _unit_name_pattern(unit_names)
         self._term_bags = [self._entry_terms(e) for e in self.entries]
         self.vocabulary = sorted({t for bag in self._term_bags for t in bag})
         doc_freq = Counter(t for bag in self._term_bags for t in bag)
@@ -248,10 +265,16 @@ class CatalogueIndex:
     def question_vector(self, question: str, english: bool) -> "QueryVector":
         """The question as weighted, IDF-scaled, L2-normalised terms (see :class:`QueryVector`)."""
         _, glossary = _language_data()
-        text = question
+        text = self.clean_question(question)
         if english:
-            mapped = [glossary.get(w, w) for w in words(question)]
+            mapped = []
+            for word in words(text):
+                if word in glossary:
+                    mapped.append(glossary[word])
+                else:
+                    mapped.extend(self.lexicon.english.get(word, (word,))[:ENGLISH_TRANSLATIONS])
             text = " ".join(mapped)
+        tokens = self.analyzer.tokens(text)
         terms = [self.correct(t) for t in self.analyzer.terms(text)]
         weights: dict[str, float] = defaultdict(float)
         related: dict[str, set[str]] = {}
@@ -265,6 +288,9 @@ class CatalogueIndex:
             for other in self._thesaurus.get(term, ()):
                 weights[other] = max(weights[other], EXPANSION_WEIGHT)
                 related[term].add(other)
+        for other, term in self._lexicon_matches(tokens, related):
+            weights[other] = max(weights[other], LEXICON_WEIGHT)
+            related[term].add(other)
         # A term the catalogue never uses still counts in the question's norm
         # (with the median IDF of the catalogue): "Må jeg tage min kat med på arbejde?"
         # must not score as if it only said "arbejde".
@@ -274,6 +300,35 @@ class CatalogueIndex:
         asked = {t: (self.idf.get(t, unknown_idf) ** 2, frozenset(related[t])) for t in set(terms)}
         char_text = " ".join(fold_ascii(l) for _, l in self.analyzer.tokens(text) if not _is_stop(l))
         return QueryVector(self._normalise(vector), char_text, asked)
+
+    def clean_question(self, question: str) -> str:
+        """The question without unit names and without what it says it is *not* about.
+
+        "Det er ikke værktøj, det er høreværn ..." and "Jeg skal ikke fælde
+        træet, bare skære et par grene af" name a neighbouring topic only to
+        set it aside: a clause "ikke ..." that ends in a comma, a dash,
+        "men" or "bare" and is followed by more text is dropped. A question
+        that ends in its negation ("Må jeg ikke selv købe kaffe?") is kept.
+        """
+        text = normalise(question)
+        if self._unit_names is not None:
+            text = self._unit_names.sub(" ", text)
+        return _CONTRAST.sub(" ", text)
+
+    def _lexicon_matches(self, tokens: list[tuple[str, str]], asked: Mapping[str, set]) -> list[tuple[str, str]]:
+        """``(catalogue term, asked term)`` pairs that the thesaurus relates, for asked words the catalogue lacks."""
+        if not self.lexicon.related:
+            return []
+        found = []
+        for token, lemma in tokens:
+            term = self.correct(stem_term(lemma))
+            if term not in asked or term in self.idf or len(asked[term]) > 1:
+                continue
+            for word in self.lexicon.related_to(lemma, token):
+                other = stem_term(word)
+                if other in self.idf and not _is_stop(word):
+                    found.append((other, term))
+        return found
 
     def match(self, question: str, english: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, coverage)`` of ``question`` against every entry (order of ``entries``).
@@ -301,6 +356,17 @@ class CatalogueIndex:
     def _normalise(vector: Mapping[str, float]) -> dict[str, float]:
         norm = math.sqrt(sum(v * v for v in vector.values()))
         return {t: v / norm for t, v in vector.items()} if norm else {}
+
+
+_CONTRAST = re.compile(r"\bikke\b[^,;:.!?–—-]{1,60}?(?:[,;:–—]|\s-\s|\s(?=men\b|bare\b))(?=\s*\w)")
+
+
+def _unit_name_pattern(names: Iterable[str]) -> "re.Pattern | None":
+    kept = sorted({normalise(n) for n in names if n and (len(n.split()) > 1 or n[:1].isupper())}, key=len,
+                  reverse=True)
+    if not kept:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in kept) + r")(?!\w)")
 
 
 def _is_stop(lemma: str) -> bool:
@@ -389,7 +455,8 @@ class Retriever:
         return result
 
 
-def build_index(entries: Iterable, analyzer: DanishAnalyzer) -> CatalogueIndex:
-    """Index entries (model objects or :class:`EntryDoc`)."""
+def build_index(entries: Iterable, analyzer: DanishAnalyzer, lexicon: Lexicon | None = None,
+                unit_names: Iterable[str] = ()) -> CatalogueIndex:
+    """Index entries (model objects or :class:`EntryDoc`); see :class:`CatalogueIndex` for the rest."""
     docs = [e if isinstance(e, EntryDoc) else EntryDoc.from_entry(e) for e in entries]
-    return CatalogueIndex(docs, analyzer)
+    return CatalogueIndex(docs, analyzer, lexicon, unit_names)

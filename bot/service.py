@@ -22,6 +22,7 @@ from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
 from bot.db.session import session_scope
 from bot.language import DanishAnalyzer, looks_like_follow_up
 from bot.privacy import pseudonym, redact
+from bot import lexicon
 from bot.retrieval import Candidate, CatalogueIndex, RetrievalResult, Retriever, build_index
 
 
@@ -66,11 +67,14 @@ class MandateService:
         fingerprint = (
             *session.execute(select(func.count(Mandate.id), func.max(Mandate.updated_at))).one(),
             session.execute(select(func.max(MandateHistory.id))).scalar(),
+            session.execute(select(func.count(Unit.id))).scalar(),
         )
         with self._lock:
             if self._index is None or fingerprint != self._fingerprint:
                 entries = session.execute(select(Mandate)).scalars().all()
-                self._index = build_index(entries, self.analyzer)
+                units = session.execute(select(Unit)).scalars().all()
+                names = [n for u in units for n in (u.name, *(u.aliases or []))]
+                self._index = build_index(entries, self.analyzer, lexicon.load(self.settings.lexicon_dir), names)
                 self._fingerprint = fingerprint
             return self._index
 

@@ -57,14 +57,47 @@ def demo_service():
     return MandateService(settings)
 
 
-def rank_ours(service, items: Sequence[dict]) -> list[Ranked]:
-    """Rank with Mandatbot's retrieval (thresholds are applied later)."""
+def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: bool = True,
+                  lemmas: str = "default"):
+    """The demo catalogue's index built another way, for ablations in ``make eval``.
+
+    Args:
+        lexicon_dir: ``"default"`` (the configured one), or None: no thesaurus / dictionary.
+        unit_names: False: do not take unit names out of questions.
+        lemmas: ``"default"`` (the configured spaCy pipeline), or ``"none"``: a blank Danish
+            pipeline without a lemmatizer (surface forms, Snowball stems only).
+    """
+    import tempfile
+
+    import spacy
+    from sqlalchemy import select
+
+    from bot import lexicon
+    from bot.db.models import Mandate, Unit
+    from bot.db.session import session_scope
+    from bot.language import DanishAnalyzer
+    from bot.retrieval import build_index
+
+    analyzer = service.analyzer
+    if lemmas == "none":
+        path = Path(tempfile.mkdtemp(prefix="mandat-spacy-blank-"))
+        spacy.blank("da").to_disk(path)
+        analyzer = DanishAnalyzer(str(path))
+    lexicon_dir = service.settings.lexicon_dir if lexicon_dir == "default" else lexicon_dir
+    with session_scope(service.settings.database_url) as session:
+        entries = session.execute(select(Mandate)).scalars().all()
+        names = [n for u in session.execute(select(Unit)).scalars() for n in (u.name, *(u.aliases or []))]
+        return build_index(entries, analyzer, lexicon.load(lexicon_dir), names if unit_names else ())
+
+
+def rank_ours(service, items: Sequence[dict], index=None) -> list[Ranked]:
+    """Rank with Mandatbot's retrieval (thresholds are applied later); ``index``: a variant (ablations)."""
     from bot.catalogue.tree import unit_parents
     from bot.db.session import session_scope
 
     out = []
     with session_scope(service.settings.database_url) as session:
-        index = service.index(session)
+        index = index or service.index(session)
         parents = unit_parents(session)
     retriever = service.retriever.__class__(min_score=0.0, min_margin=0.0, outside_margin=service.retriever.outside_margin)
     for item in items:
@@ -144,19 +177,23 @@ def decide(r: Ranked, min_score: float, min_margin: float) -> str:
 def score(ranked: Iterable[Ranked], min_score: float, min_margin: float) -> dict:
     """Accuracy on answerable items, abstain rate, wrong answers on none and small talk, per kind."""
     ranked = list(ranked)
+    return score_decisions([r.item for r in ranked], [decide(r, min_score, min_margin) for r in ranked])
+
+
+def score_decisions(items: Sequence[dict], decided: Sequence[str]) -> dict:
+    """:func:`score` for given outcomes (a mandate id or ``none`` per item)."""
     groups: dict[str, list[int]] = {"answerable": [0, 0], "none": [0, 0], "smalltalk": [0, 0]}
     kinds: dict[str, list[int]] = {}
     abstained = 0
-    for r in ranked:
-        got = decide(r, min_score, min_margin)
-        expect = r.item["expect"]
+    for item, got in zip(items, decided):
+        expect = item["expect"]
         group = expect if expect in ("none", "smalltalk") else "answerable"
         ok = got == expect if group == "answerable" else got == "none"
         if group == "answerable" and got == "none":
             abstained += 1
         groups[group][0] += ok
         groups[group][1] += 1
-        k = kinds.setdefault(r.item.get("kind", "?"), [0, 0])
+        k = kinds.setdefault(item.get("kind", "?"), [0, 0])
         k[0] += ok
         k[1] += 1
     n_ans = max(groups["answerable"][1], 1)

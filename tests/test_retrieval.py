@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 
+from bot.retrieval import build_index
 from tests.conftest import import_catalogue
 
 
@@ -101,3 +102,16 @@ def test_stricter_bar_when_the_nlu_fell_back(demo_db, service):
 def test_unknown_unit_raises(demo_db, service):
     with pytest.raises(KeyError):
         service.answer("Må jeg?", "findes-ikke", store=False)
+
+
+def test_a_topic_the_question_sets_aside_does_not_count(demo_db, service):
+    index = build_index([], service.analyzer, unit_names=["Vej og Park", "Egely", "kommunen"])
+    assert "fælde" not in index.clean_question("Jeg skal ikke fælde træet, bare skære et par grene af. Må jeg det?")
+    assert "værktøj" not in index.clean_question("Det er ikke værktøj, det er høreværn. Må jeg bestille det?")
+    # a question that ends in its negation keeps it
+    assert "kaffe" in index.clean_question("Må jeg ikke selv købe kaffe?")
+    # unit names are context, not topic; a lower-case alias is an ordinary word
+    cleaned = index.clean_question("Gælder det også for os i Vej og Park og på Egely i kommunen?")
+    assert "park" not in cleaned and "egely" not in cleaned and "kommunen" in cleaned
+    assert answer_id(service, "Jeg skal ikke fælde et træ, bare klippe grenene over cykelstien. Må jeg det?",
+                     "vej-og-park") == "tm-beskaering"
