@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 MODEL=${MODEL:-models/current.tar.gz}
 export MANDAT_WARMUP=1
+# Dev mode for the chat widget: the demo page (/demo) issues tokens signed with
+# the dev secret. Off by default everywhere else; `make run` is for development.
+export MANDAT_WIDGET_DEV_MODE=${MANDAT_WIDGET_DEV_MODE:-1}
 
 pids=()
 ready_pid=
@@ -35,6 +38,7 @@ echo "Mandatbot starter (indlæsning af modellen tager 1-2 minutter) ... Ctrl-C 
       echo ""
       echo "=== Klar: REST svarer på http://localhost:${MANDAT_RASA_PORT:-5005}/webhooks/rest/webhook," \
            "admin-app på http://localhost:${MANDAT_ADMIN_PORT:-8000}/ ==="
+      echo "=== Chat-widget (demo-intranet): http://localhost:${MANDAT_ADMIN_PORT:-8000}/demo ==="
       exit 0
     fi
     sleep 2

@@ -67,7 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             to ``MANDAT_DATABASE_URL``; ``SESSION_MINUTES`` to
             ``MANDAT_ADMIN_SESSION_MINUTES`` (60).
     """
-    from bot.admin import auth, common, dashboard, entries, questions, transfer, users
+    from bot.admin import auth, common, dashboard, demo, entries, questions, transfer, users
 
     settings = get_settings()
     app = Flask(__name__)
@@ -95,7 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     auth.init_app(app)
     common.init_app(app)
-    for module in (auth, entries, transfer, questions, dashboard, users):
+    for module in (auth, entries, transfer, questions, dashboard, users, demo):
         app.register_blueprint(module.bp)
 
     @app.teardown_appcontext

@@ -198,6 +198,9 @@ def cases() -> list[Case]:
         Case("change own password (wrong current)", "POST", "/konto", {}, default=400,
              data={"current": "forkert", "new": "nyt-kodeord-123", "repeat": "nyt-kodeord-123"}),
         Case("log out", "POST", "/logout", {"anon": 302}, default=302, data={}),
+        Case("widget demo page (public; no widget without dev mode)", "GET", "/demo", {"anon": 200}),
+        Case("widget dev token (only in dev mode)", "GET", "/demo/token?employee=x&unit=tandplejen",
+             {"anon": 404}, default=404),
     ]
 
 
