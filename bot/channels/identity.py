@@ -17,6 +17,7 @@ HS256 token can never be checked against the RS256 public key.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from bot.config import Settings
 from bot.privacy import pseudonym
 
 MAX_TOKEN_LENGTH = 8192
+logger = logging.getLogger(__name__)
 
 
 class TokenRejected(Exception):
@@ -112,7 +114,8 @@ def verify_token(token: object, settings: Settings) -> Identity:
     except jwt.InvalidSignatureError:
         raise TokenRejected("bad_signature", "Adgangsnøglen har en forkert signatur.") from None
     except jwt.InvalidTokenError as exc:
-        raise TokenRejected("invalid", f"Adgangsnøglen er ugyldig ({exc}).") from None
+        logger.info("Widget token rejected: %s", exc)
+        raise TokenRejected("invalid", "Adgangsnøglen er ugyldig.") from None
     employee = claims.get("sub")
     if not isinstance(employee, str) or not employee.strip():
         raise TokenRejected("invalid", "Adgangsnøglen mangler medarbejder-id.")

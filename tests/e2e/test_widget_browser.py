@@ -126,6 +126,11 @@ def _report(name: str, data: dict) -> None:
 
 def open_demo(page, live, employee: str = "anna") -> None:
     page.goto(f"{live['admin']}/demo?medarbejder={employee}")
+    open_demo_ready(page)
+
+
+def open_demo_ready(page) -> None:
+    """Wait until the widget is open and connected."""
     page.wait_for_selector("#mb-panel:not([hidden])")
     page.wait_for_function(
         "() => { const r = document.querySelector('#mandatbot-widget').shadowRoot;"
@@ -190,6 +195,14 @@ def test_ask_see_the_card_give_feedback_and_continue_after_reload(live, browser,
     assert row.user_pseudonym == pseudonym(sender, PSEUDONYM_KEY)
     assert "anna" not in (row.user_pseudonym or "")
 
+    # A dropped connection: the widget reconnects by itself, to the same conversation, without duplicates.
+    page.evaluate("() => window.__mandatbotWidget.socket.io.engine.close()")
+    page.wait_for_function("() => window.__mandatbotWidget.socket.connected")
+    open_demo_ready(page)
+    ask(page, "Må jeg bytte vagt med en kollega?")
+    assert page.locator("article.mb-card").count() == 3
+    assert page.locator("article.mb-card[data-history]").count() == 0
+
     # Reload: the same conversation is shown again and goes on.
     page.reload()
     open_demo(page, live)
@@ -199,7 +212,7 @@ def test_ask_see_the_card_give_feedback_and_continue_after_reload(live, browser,
     assert page.locator("article.mb-card[data-mandate-id=hps-elcykel]").count() == 1
     ask(page, "Må vi afprøve en ny arbejdsgang?")
     assert page.locator("article.mb-card").last.locator(".mb-badge").inner_text() == "Det beslutter I i teamet"
-    assert page.locator("article.mb-card").count() == 3
+    assert page.locator("article.mb-card").count() == 4
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
 
     # Another employee sees none of it.
@@ -235,6 +248,19 @@ def test_restart_keyboard_and_phone_layout(live, browser, shots):
     open_demo(page, live, "carla")
     page.wait_for_timeout(500)
     assert page.locator("article.mb-card").count() == 0, "after a restart the old conversation is not shown"
+    page.context.close()
+
+
+def test_a_refused_token_is_explained_and_nothing_is_asked(live, browser):
+    page = new_page(browser)
+    page.route("**/demo/token*", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({"token": "forkert-token"})))
+    page.goto(f"{live['admin']}/demo")
+    page.wait_for_selector(".mb-status.mb-error")
+    status = page.locator(".mb-status").inner_text()
+    assert "Chatten kan ikke forbinde: Adgangsnøglen er ugyldig" in status
+    assert page.locator("#mb-input").is_disabled()
+    assert page.get_by_role("button", name="Prøv igen").is_visible()
     page.context.close()
 
 
