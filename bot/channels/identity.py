@@ -63,7 +63,12 @@ class Identity:
 
     def expired(self, leeway_s: float, now: float | None = None) -> bool:
         """True when the token has expired (more than ``leeway_s`` ago)."""
-        return (time.time() if now is None else now) > self.expires_at + leeway_s
+        return expired(self.expires_at, leeway_s, now)
+
+
+def expired(expires_at: float, leeway_s: float, now: float | None = None) -> bool:
+    """True when a token with ``exp`` = ``expires_at`` expired more than ``leeway_s`` seconds ago."""
+    return (time.time() if now is None else now) > expires_at + leeway_s
 
 
 def conversation_id(employee_id: str, key: str) -> str:

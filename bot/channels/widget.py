@@ -41,7 +41,7 @@ from socketio.exceptions import ConnectionRefusedError
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
-from bot.channels.identity import Identity, TokenRejected, conversation_id, verify_token
+from bot.channels.identity import Identity, TokenRejected, conversation_id, expired, verify_token
 from bot.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class WidgetInput(InputChannel):
         @sio.on(self.user_message_evt)
         async def handle_message(sid: Text, data: Any) -> None:
             identity = await sio.get_session(sid)
-            if Identity("", "", (), identity["expires_at"]).expired(self._settings().jwt_leeway_s):
+            if expired(identity["expires_at"], self._settings().jwt_leeway_s):
                 await sio.emit("mandat_error", {"code": "expired", "message":
                                "Dit login er udløbet. Genindlæs siden for at logge ind igen."}, room=sid)
                 await sio.disconnect(sid)
