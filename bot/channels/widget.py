@@ -205,6 +205,9 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # CORS of the HTTP long-polling transport is left to `rasa run --cors`,
         # as in Rasa's socketio channel; origins are checked in `connect`.
+        if self._settings().widget_dev_mode:
+            logger.warning("MANDAT_WIDGET_DEV_MODE is on: widget tokens may be signed with the public dev secret. "
+                           "Never use dev mode in production.")
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         webhook = WidgetSocketBlueprint(sio, self.socketio_path, self, "widget_webhook", __name__)
 
