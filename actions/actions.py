@@ -268,8 +268,13 @@ class ActionStoreFeedback(Action):
         if value not in ("up", "down"):
             dispatcher.utter_message(text="Tak for din feedback.")
             return []
-        mandate_id = next(tracker.get_latest_entity_values("mandate_id"), None) or tracker.get_slot("last_mandate_id")
-        question_id = next(tracker.get_latest_entity_values("question_id"), None) or tracker.get_slot("last_question_id")
+        mandate_id = next(tracker.get_latest_entity_values("mandate_id"), None)
+        question_id = next(tracker.get_latest_entity_values("question_id"), None)
+        if mandate_id is None and question_id is None:
+            # A typed "/feedback" without a card: the latest answer is meant. A card's
+            # payload names its own entry or question, never a later one.
+            mandate_id = tracker.get_slot("last_mandate_id")
+            question_id = tracker.get_slot("last_question_id")
         default_service().record_feedback(
             value,
             mandate_id=mandate_id,

@@ -158,3 +158,17 @@ def test_report_mistake_is_stored_with_the_last_answer(demo_db, session):
     row = session.execute(select(Feedback)).scalars().one()
     assert (row.value, row.mandate_id) == ("mistake", "soo-vagtbytte")
     assert "22334455" not in row.comment
+
+
+def test_feedback_on_a_no_entry_card_is_not_filed_under_a_later_answer(demo_db, session):
+    # The card of an unanswered question carries its question id and no entry; the
+    # conversation has since been answered from soo-vagtbytte.
+    _, events = run(actions.ActionAnswerMandate(), tracker("Må jeg tage min kat med på arbejde?",
+                                                           metadata={"team": "hjemmeplejen-syd"}))
+    qid = [e["value"] for e in events if e.get("name") == "last_question_id"][0]
+    entities = [{"entity": "value", "value": "down"}, {"entity": "question_id", "value": qid}]
+    run(actions.ActionStoreFeedback(), tracker("/feedback", intent="feedback", entities=entities,
+                                               slots={"last_mandate_id": "soo-vagtbytte"},
+                                               metadata={"team": "hjemmeplejen-syd"}))
+    row = session.execute(select(Feedback)).scalars().one()
+    assert (row.value, row.mandate_id, row.question_id) == ("down", None, qid)
