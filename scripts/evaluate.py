@@ -31,20 +31,34 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
 
 
-def cross_validation(folds: int = 5) -> dict:
-    """Intent macro-F1 and entity F1 per entity from ``rasa test nlu --cross-validation``."""
+def start_cross_validation(folds: int = 5) -> tuple[subprocess.Popen, Path, float]:
+    """Start ``rasa test nlu --cross-validation`` in the background.
+
+    It keeps about one core busy for ~13 minutes on this machine (DIET is
+    trained once per fold), so the other parts run beside it.
+    """
     out = Path(tempfile.mkdtemp(prefix="mandat-cv-"))
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    start = time.monotonic()
-    subprocess.run(
+    process = subprocess.Popen(
         [str(Path(sys.executable).parent / "rasa"), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
          "--cross-validation", "--folds", str(folds), "--out", str(out)],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    return process, out, time.monotonic()
+
+
+def cross_validation(process: subprocess.Popen, out: Path, started: float, folds: int = 5) -> dict:
+    """Intent macro-F1 and entity F1 per entity from the finished cross-validation.
+
+    Raises:
+        subprocess.CalledProcessError: ``rasa test nlu`` failed.
+    """
+    if process.wait() != 0:
+        raise subprocess.CalledProcessError(process.returncode, process.args)
     intents = json.loads((out / "intent_report.json").read_text())
     result = {
         "folds": folds,
-        "seconds": round(time.monotonic() - start),
+        "seconds": round(time.monotonic() - started),
         "intent_macro_f1": round(intents["macro avg"]["f1-score"], 4),
         "intent_weighted_f1": round(intents["weighted avg"]["f1-score"], 4),
         "intent_f1": {k: round(v["f1-score"], 3) for k, v in intents.items() if isinstance(v, dict) and "support" in v
@@ -234,8 +248,15 @@ def markdown(report: dict) -> str:
             lines.append(f"| {name} | {r['calibrated']['min_score']} | {r['calibrated']['min_margin']} | "
                          f"{t['accuracy']:.3f} | {t['abstain_rate']:.3f} | {t['wrong_none']:.3f} | {t['wrong_smalltalk']:.3f} |")
         ours = ret["mandatbot"]["test"]["accuracy"]
+        def versus(name: str) -> str:
+            r = ret[name]
+            if r["dev"]["wrong_none"] > 0.02:
+                return (f"{name}: no threshold keeps it at <= 2 % wrong on `none` (at its strictest "
+                        f"{_pct(r['test']['wrong_none'])} on test), so it does not qualify")
+            return f"{name} {100 * (ours - r['test']['accuracy']):+.1f} points"
+
         lines += ["", "Ours minus baseline (test accuracy, each calibrated on dev): "
-                  + ", ".join(f"{n} {100 * (ours - ret[n]['test']['accuracy']):+.1f} points" for n in ("tfidf", "rapidfuzz"))]
+                  + "; ".join(versus(n) for n in ("tfidf", "rapidfuzz"))]
         c = ret["mandatbot"]["test_at_configured"]
         lines += ["", f"Mandatbot at the configured thresholds ({ret['configured']['min_score']}, "
                   f"{ret['configured']['min_margin']}): accuracy {c['accuracy']:.3f}, abstain {c['abstain_rate']:.3f}, "
@@ -276,12 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.monotonic()
     report: dict = {"generated": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    if not args.skip_cv:
-        report["nlu_cross_validation"] = cross_validation()
+    cv = None if args.skip_cv else start_cross_validation()
     report["nlu_held_out"] = held_out_nlu(baseline=not args.skip_baseline)
     report["retrieval"] = retrieval()
     if not args.skip_acceptance:
         report["acceptance"] = acceptance_over_rest()
+    if cv is not None:
+        report["nlu_cross_validation"] = cross_validation(*cv)
     report["seconds"] = round(time.monotonic() - start)
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "eval.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))

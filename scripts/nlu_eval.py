@@ -17,6 +17,8 @@ character 1-4-grams, DIET 100 epochs, fallback 0.3), trained on the same data.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import os
 import subprocess
 import sys
@@ -36,8 +38,24 @@ the bot's scope ("Hvornår bliver lønnen udbetalt?"); either is right, and both
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
+def training_texts() -> set[str]:
+    """The examples of data/nlu, lower case, without entity annotations."""
+    texts = set()
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            for line in str(block.get("examples", "")).splitlines():
+                line = re.sub(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line)
+                texts.add(line.strip().lstrip("-").strip().lower())
+    return texts
+
+
 def nlu_items(split: str) -> list[dict]:
-    """``[{"text", "intent", "item"}]`` for ``split`` (``dev`` or ``test``); ``item`` is the question item or None."""
+    """``[{"text", "intent", "item"}]`` for ``split`` (``dev`` or ``test``); ``item`` is the question item or None.
+
+    Items whose text is also a training example ("Hej", "Mange tak") are left
+    out: they are not held out from the NLU.
+    """
+    seen = training_texts()
     out = []
     for item in yaml.safe_load((EVAL_DIR / f"{split}.yaml").read_text(encoding="utf-8")):
         intent = item.get("intent") if item["expect"] == "smalltalk" else (
@@ -48,12 +66,15 @@ def nlu_items(split: str) -> list[dict]:
     for row in yaml.safe_load((EVAL_DIR / "dialogue.yaml").read_text(encoding="utf-8")):
         if row["split"] == split:
             out.append({"text": row["text"], "intent": row["intent"], "item": None})
-    return out
+    return [i for i in out if i["text"].strip().lower() not in seen]
 
 
 def parse(model: Path, texts: list[str]) -> list[tuple[str, float]]:
     """``(intent, confidence)`` for each text from the trained model at ``model`` (loaded in-process)."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no debug line per parsed message
 
     async def run():
         agent = Agent.load(str(model))

@@ -225,6 +225,6 @@ def calibrate(ranked: Sequence[Ranked], scores_grid=None, margins_grid=None) -> 
             key = (sc["accuracy"], -s, -m)
             if feasible and (best is None or key > best[0]):
                 best = (key, float(s), float(m))
-    if best is None:
+    if best is None:  # no grid point meets the limits: the strictest one, flagged by the caller's figures
         return float(scores_grid[-1]), float(margins_grid[-1]), curve
     return best[1], best[2], curve

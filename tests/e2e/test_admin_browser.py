@@ -14,21 +14,17 @@ Needs ``apt-get install chromium`` (``/usr/bin/chromium``); never ``playwright i
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
 import requests
 
 from bot.config import PROJECT_ROOT
-from scripts.live import free_port
 from tests.conftest import DEMO_CATALOGUE, import_catalogue
+from tests.e2e.conftest import admin_server
 
 pytestmark = pytest.mark.live
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PASSWORD = "browser-test-1"
 TIMEOUT_MS = 60_000
 
@@ -57,31 +53,10 @@ def live_db(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def admin_url(live_db) -> str:
     """The admin app (CSRF on, as in production) served from a thread."""
-    from werkzeug.serving import make_server
-
-    from bot.admin import create_app
-
-    app = create_app({"DATABASE_URL": live_db, "SECRET_KEY": "browser-test"})
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with admin_server({"DATABASE_URL": live_db, "SECRET_KEY": "browser-test"}) as url:
+        yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian chromium through Playwright."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture()

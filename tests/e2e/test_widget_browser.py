@@ -20,20 +20,17 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import threading
 from pathlib import Path
 
 import pytest
 
 from bot.config import PROJECT_ROOT
-from scripts.live import catalogue_database, free_port
+from scripts.live import catalogue_database
 from tests.conftest import DEMO_CATALOGUE
+from tests.e2e.conftest import admin_server
 
 pytestmark = [pytest.mark.live, pytest.mark.model]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 SECRET = "widget-browser-test-secret-0123456789"
 PSEUDONYM_KEY = "widget-browser-test-pseudonym-key"
@@ -65,9 +62,6 @@ ROUND_TRIP_QUESTIONS = [
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The running bot and the admin app (dev mode) on one demo-catalogue database."""
-    from werkzeug.serving import make_server
-
-    from bot.admin import create_app
     from scripts.live import running_bot
 
     url = catalogue_database(DEMO_CATALOGUE, prefix="mandat-widget-")
@@ -76,29 +70,10 @@ def live(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch, running_bot(env) as bot:
         for name, value in env.items():
             patch.setenv(name, value)
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "widget-test", "WIDGET_SERVER": bot})
-        port = free_port()
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield {"db": url, "bot": bot, "admin": f"http://127.0.0.1:{port}"}
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
+        with admin_server({"DATABASE_URL": url, "SECRET_KEY": "widget-test", "WIDGET_SERVER": bot}) as admin:
+            yield {"db": url, "bot": bot, "admin": admin}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian chromium through Playwright."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def new_page(browser, width: int = 1280, height: int = 860, **options):
