@@ -103,14 +103,30 @@ def intent_scores(gold: list[str], predicted: list[str]) -> dict:
 
 
 def train_baseline(out_dir: Path) -> tuple[Path, float]:
-    """Train the NLU of Rasa's default pipeline on data/nlu; returns (model path, seconds)."""
+    """Train the NLU of Rasa's default pipeline on data/nlu; returns (model path, seconds).
+
+    Like ``make train``, the model is kept in ``MODEL_CACHE`` (default
+    ``~/.cache/mandatbot/models``) under a hash of its inputs and reused while
+    they are unchanged (about 9 minutes of training on 2 cores otherwise).
+    """
+    import hashlib
+    import shutil
+
+    inputs = [BASELINE_CONFIG, ROOT / "requirements.lock", *sorted((ROOT / "data" / "nlu").glob("*.yml"))]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()[:16]
+    cache = Path(os.environ.get("MODEL_CACHE", Path.home() / ".cache" / "mandatbot" / "models"))
+    cached = cache / f"baseline-{digest}.tar.gz"
+    if cached.exists():
+        return cached, 0.0
     start = time.monotonic()
     subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(BASELINE_CONFIG),
          "--nlu", "data/nlu", "--out", str(out_dir), "--fixed-model-name", "baseline"],
         cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    return out_dir / "baseline.tar.gz", time.monotonic() - start
+    cache.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out_dir / "baseline.tar.gz", cached)
+    return cached, time.monotonic() - start
 
 
 def bot_decisions(items: list[dict], parsed: list[tuple[str, float]]) -> dict:
