@@ -41,7 +41,7 @@ def run(action, trk):
     dispatcher = CollectingDispatcher()
     result = action.run(dispatcher, trk, DOMAIN)
     if asyncio.iscoroutine(result):
-        result = asyncio.get_event_loop().run_until_complete(result)
+        result = asyncio.run(result)  # a fresh loop: earlier tests (Sanic) may have closed the default one
     return dispatcher.messages, result
 
 
