@@ -174,10 +174,15 @@ class DanishAnalyzer:
 
     def terms(self, text: str) -> list[str]:
         """Content terms: stemmed, ASCII-folded lemmas without stop words."""
+        return self.terms_of(self.tokens(text))
+
+    @staticmethod
+    def terms_of(tokens: list[tuple[str, str]]) -> list[str]:
+        """:meth:`terms` for ``(token, lemma)`` pairs already made by :meth:`tokens`."""
         stop = _stop_words()
         stem = _stemmer().stemWord
         out = []
-        for token, lemma in self.tokens(text):
+        for token, lemma in tokens:
             folded = fold_ascii(lemma)
             if folded in stop or fold_ascii(token) in stop or len(folded) < 2 or folded.isdigit():
                 continue

@@ -275,7 +275,7 @@ class CatalogueIndex:
                     mapped.extend(self.lexicon.english.get(word, (word,))[:ENGLISH_TRANSLATIONS])
             text = " ".join(mapped)
         tokens = self.analyzer.tokens(text)
-        terms = [self.correct(t) for t in self.analyzer.terms(text)]
+        terms = [self.correct(t) for t in self.analyzer.terms_of(tokens)]
         weights: dict[str, float] = defaultdict(float)
         related: dict[str, set[str]] = {}
         for term in terms:
@@ -298,7 +298,7 @@ class CatalogueIndex:
         vector = {t: w * self.idf.get(t, unknown_idf) for t, w in weights.items()
                   if t in self.idf or w == 1.0}
         asked = {t: (self.idf.get(t, unknown_idf) ** 2, frozenset(related[t])) for t in set(terms)}
-        char_text = " ".join(fold_ascii(l) for _, l in self.analyzer.tokens(text) if not _is_stop(l))
+        char_text = " ".join(fold_ascii(l) for _, l in tokens if not _is_stop(l))
         return QueryVector(self._normalise(vector), char_text, asked)
 
     def clean_question(self, question: str) -> str:
