@@ -111,5 +111,18 @@ widget: widget-deps
 	npm run --prefix widget build
 test: widget-deps
 
+# Debian's chromium for the browser tests (Playwright drives it; browser
+# downloads do not work here). Installed when missing and we may (root with
+# apt-get); otherwise install the packages chromium and chromium-driver yourself.
+BROWSER_PACKAGES := chromium chromium-driver
+.PHONY: browser
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's $(BROWSER_PACKAGES) for the browser tests ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }; fi
+test: browser
+
 clean:
 	rm -rf models results var/spacy-da

@@ -41,14 +41,34 @@ class Reply:
     custom: dict
 
 
+OVER_LIMIT_BADGE = "Over beløbsgrænsen: kræver godkendelse"
+"""Badge when the asked amount exceeds the limit of an employee's or team's mandate."""
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending in one full stop ("2.000 kr." stays, not "2.000 kr..")."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def over_limit(entry, amount: int | None) -> bool:
+    """True when ``amount`` (DKK) exceeds the limit of an entry the employee or team decides.
+
+    Above the limit the decision is no longer the employee's or team's
+    (the entry's contact or the leader approves), so the card must not say
+    "Det må du selv".
+    """
+    return (entry.decision in ("employee", "team") and entry.limit_dkk is not None
+            and amount is not None and amount > entry.limit_dkk)
+
+
 def _headline(entry, amount: int | None) -> str:
     decision = entry.decision
-    over = entry.limit_dkk is not None and amount is not None and amount > entry.limit_dkk
-    if over and decision in ("employee", "team"):
+    if over_limit(entry, amount):
         who = "du" if decision == "employee" else "I i teamet"
         return (
             f"Ikke ved det beløb: {who} må selv beslutte op til {format_dkk(entry.limit_dkk)}, "
-            f"og du nævner {format_dkk(amount)}. Over grænsen skal du have det godkendt"
+            f"og du nævner {format_dkk(amount)} Over grænsen skal du have det godkendt"
             f"{' af ' + entry.contact.lower() if entry.contact else ' af din leder'}."
         )
     if decision == "employee":
@@ -110,7 +130,7 @@ def mandate_reply(
         limit = f"Beløbsgrænse: {format_dkk(entry.limit_dkk)}"
         if amount_dkk is not None and amount_dkk <= entry.limit_dkk:
             limit += f" (dit beløb, {format_dkk(amount_dkk)}, er inden for grænsen)"
-        lines.append(limit + ".")
+        lines.append(_sentence(limit))
     if entry.inform:
         lines.append(f"Giv besked: {entry.inform}")
     if entry.how:
@@ -118,16 +138,17 @@ def mandate_reply(
     source = f"Kilde: {entry.source}" if entry.source else "Kilde: jeres mandatkatalog"
     if unit_name and asker_unit_id and asker_unit_id != entry.unit_id:
         source += f" (gælder for hele {unit_name})"
-    lines.append(source + ".")
+    lines.append(_sentence(source))
     if entry.contact:
-        lines.append(f"Spørgsmål: {entry.contact}.")
+        lines.append(_sentence(f"Spørgsmål: {entry.contact}"))
     lines.append(_closing(entry.decision))
     custom = {
         "type": "mandate_answer",
         "mandate_id": entry.id,
         "unit": entry.unit_id,
         "decision": entry.decision,
-        "badge": DECISION_BADGES[entry.decision],
+        "badge": OVER_LIMIT_BADGE if over_limit(entry, amount_dkk) else DECISION_BADGES[entry.decision],
+        "over_limit": over_limit(entry, amount_dkk),
         "topic": entry.topic,
         "decided_by": entry.decided_by,
         "summary": entry.summary,

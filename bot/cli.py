@@ -120,6 +120,7 @@ def cmd_questions(args) -> int:
     from sqlalchemy import select
 
     from bot.db.models import Question
+    from bot.localtime import local_time
 
     with _session() as session:
         query = select(Question).where(Question.outcome == "unanswered")
@@ -129,7 +130,7 @@ def cmd_questions(args) -> int:
         print(f"Ubesvarede spørgsmål ({len(rows)}, nyeste først):")
         for row in rows:
             best = f"  [bedste bud: {row.best_mandate_id} {row.best_score:.2f}]" if row.best_mandate_id else ""
-            print(f"  #{row.id} {row.asked_at:%Y-%m-%d %H:%M} {row.unit_id or '-':<24} {row.status:<8} {row.text}{best}")
+            print(f"  #{row.id} {local_time(row.asked_at):%Y-%m-%d %H:%M} {row.unit_id or '-':<24} {row.status:<8} {row.text}{best}")
     return 0
 
 

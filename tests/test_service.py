@@ -25,6 +25,21 @@ def test_amount_over_the_limit_says_so(demo_db, service):
     assert outcome.reply.custom["mandate_id"] == "soo-smaaindkoeb"
     assert outcome.reply.text.startswith("Ikke ved det beløb")
     assert "3.000 kr." in outcome.reply.text and "1.000 kr." in outcome.reply.text
+    # The card must not say "Det må du selv" above the limit; the payload keeps the entry's decision.
+    assert outcome.reply.custom["badge"] == "Over beløbsgrænsen: kræver godkendelse"
+    assert outcome.reply.custom["over_limit"] is True
+    assert outcome.reply.custom["decision"] == "employee"
+
+
+def test_amount_within_the_limit_keeps_the_badge(demo_db, service):
+    outcome = service.answer("Må jeg selv købe en ny termokande til 400 kr.?", "hjemmeplejen-syd")
+    assert (outcome.reply.custom["badge"], outcome.reply.custom["over_limit"]) == ("Det må du selv", False)
+
+
+def test_amounts_end_a_sentence_with_one_full_stop(demo_db, service):
+    for question in ("Må jeg selv købe en ny termokande til 3.000 kr.?", "Må jeg købe en ny termokande til 400 kr.?"):
+        text = service.answer(question, "hjemmeplejen-syd").reply.text
+        assert "kr.." not in text and ".." not in text, text
 
 
 def test_leader_decision_points_to_the_leader(demo_db, service):
@@ -123,3 +138,16 @@ def test_a_near_tie_on_a_word_that_misses_the_point_abstains(demo_db, service):
     # Two "arbejde" entries nearly tie, but neither covers "kat".
     outcome = service.answer("Må jeg tage min kat med på arbejde?", "tandplejen")
     assert outcome.reply.custom["type"] == "no_mandate"
+
+
+def test_cli_lists_unanswered_questions_in_danish_local_time(demo_db, session, capsys):
+    import datetime as dt
+
+    from bot.cli import main as mandat
+
+    # Stored as naive UTC; 13:55 UTC in winter is 14:55 in Copenhagen, as the admin app shows it.
+    session.add(Question(text="Må jeg tage hunden med?", unit_id="tandplejen", outcome="unanswered",
+                         asked_at=dt.datetime(2026, 11, 29, 13, 55)))
+    session.commit()
+    assert mandat(["questions"]) == 0
+    assert "2026-11-29 14:55" in capsys.readouterr().out

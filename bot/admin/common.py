@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -15,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.db.session import new_session
-
-LOCAL_TZ = zoneinfo.ZoneInfo("Europe/Copenhagen")
+from bot.localtime import local_time
 
 DECISION_LABELS = {
     "employee": "Medarbejderen selv",
@@ -142,13 +140,6 @@ def make_page(total: int, size: int) -> Page:
     page = Page(1, size, total)
     page.number = min(max(1, parse_int(request.args.get("side"), 1)), page.pages)
     return page
-
-
-def local_time(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored naive-UTC timestamp in Danish local time."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(LOCAL_TZ)
 
 
 def _fmt_date(value) -> str:

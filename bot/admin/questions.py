@@ -335,7 +335,7 @@ def export_csv():
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(["id", "tidspunkt", "enhed", "spørgsmål", "udfald", "gruppe", "bedste post", "score",
                      "feedback", "status", "status sat af", "status sat", "løst af post"])
-    from bot.admin.common import local_time
+    from bot.localtime import local_time
 
     for r in rows:
         fb = feedback.get(r.id, Counter())

@@ -365,7 +365,9 @@ class MandatWidget {
     if (contact) details.push(["Spørgsmål til", contact]);
     const closing = lines[lines.length - 1];
     const conditions = custom.conditions || [];
-    return el("article", { class: `mb-card mb-d-${decision}`, "aria-label": `Svar om ${custom.topic}`,
+    // Over the limit the employee or team no longer decides: shown in the leader's colours.
+    const look = custom.over_limit ? "leader" : decision;
+    return el("article", { class: `mb-card mb-d-${look}`, "aria-label": `Svar om ${custom.topic}`,
       "data-mandate-id": custom.mandate_id, "data-decision": decision },
     el("span", { class: "mb-sr", text: "Mandatbot: " }),
     el("p", { class: "mb-badge", text: badge }),
