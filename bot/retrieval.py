@@ -386,6 +386,9 @@ class Retriever:
             entries cover at least this share of the asked words; else abstain.
     """
 
+    STRICT_FACTOR = 1.25
+    """In strict mode (the NLU fell back or said out of scope) the score threshold is this times ``min_score``."""
+
     def __init__(self, min_score: float = 0.22, min_margin: float = 0.04, outside_margin: float = 0.05,
                  min_coverage: float = 0.6):
         self.min_score = min_score
@@ -439,7 +442,7 @@ class Retriever:
             result.reason = "no_entries" if outside is None else "other_unit"
             return result
         best = ranked[0]
-        threshold = self.min_score * (1.25 if strict else 1.0)
+        threshold = self.min_score * (self.STRICT_FACTOR if strict else 1.0)
         if outside is not None and outside.score > best.score + self.outside_margin and outside.score >= threshold:
             result.reason = "other_unit"
         elif best.score < threshold:

@@ -31,7 +31,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_DIR = ROOT / "tests" / "data" / "eval"
 BASELINE_CONFIG = EVAL_DIR / "baseline_config.yml"
-STRICT_INTENTS = {"nlu_fallback", "out_of_scope"}
 NONE_INTENTS = "ask_mandate|out_of_scope"
 """Gold intent of a question with no entry: a mandate question the catalogue lacks, or one outside
 the bot's scope ("Hvornår bliver lønnen udbetalt?"); either is right, and both lead to no mandate answer."""
@@ -134,6 +133,7 @@ def bot_decisions(items: list[dict], parsed: list[tuple[str, float]]) -> dict:
 
     Returns the figures of :func:`scripts.retrieval_eval.score` for what the bot does.
     """
+    from actions.actions import STRICT_INTENTS
     from scripts import retrieval_eval as R
 
     service = R.demo_service()
@@ -143,8 +143,9 @@ def bot_decisions(items: list[dict], parsed: list[tuple[str, float]]) -> dict:
     for (i, (intent, _)), r in zip(questions, ranked):
         if intent == "ask_mandate":
             decided.append(R.decide(r, service.retriever.min_score, service.retriever.min_margin))
-        elif intent in STRICT_INTENTS:  # the Retriever's strict mode: 1.25 x the threshold
-            decided.append(R.decide(r, service.retriever.min_score * 1.25, service.retriever.min_margin))
+        elif intent in STRICT_INTENTS:  # the Retriever's strict mode
+            decided.append(R.decide(r, service.retriever.min_score * service.retriever.STRICT_FACTOR,
+                                    service.retriever.min_margin))
         else:
             decided.append("none")
     return R.score_decisions([i["item"] for i, _ in questions], decided)
