@@ -5,7 +5,8 @@ Parts:
      macro-F1, entity F1 per entity); the trained model on the held-out test
      split (scripts/nlu_eval.py) against Rasa's language-agnostic default
      pipeline trained on the same data; the bot's decision on the test split
-     (NLU first, then retrieval, as the rules in data/stories do).
+     (NLU first, then retrieval, as the rules in data/stories do); the NLU
+     fallback threshold calibrated on dev (the curve: reports/fallback.png).
   2. Retrieval on the labelled sets in tests/data/eval (dev for calibration,
      test held out): ours at the configured thresholds and calibrated on dev,
      plain TF-IDF and rapidfuzz keyword baselines calibrated the same way
@@ -169,6 +170,32 @@ def _plot(curve: list, min_score: float, min_margin: float) -> None:
     plt.close(fig)
 
 
+def _plot_fallback(fallback: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = fallback["curve"]
+    xs = [r["threshold"] for r in curve]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    ax.plot(xs, [r["intent_macro_f1"] for r in curve], marker=".", label="intent macro-F1")
+    ax.plot(xs, [r["bot_accuracy"] for r in curve], marker=".", label="bot: correct entries (answerable)")
+    ax.plot(xs, [r["bot_wrong_none"] for r in curve], marker=".", label="bot: mandate answers on none")
+    ax.plot(xs, [r["bot_wrong_smalltalk"] for r in curve], marker=".", label="bot: mandate answers on small talk")
+    ax.axvline(fallback["chosen"], color="black", linestyle="--", linewidth=1, label=f"chosen {fallback['chosen']}")
+    ax.axvline(fallback["configured"], color="grey", linestyle=":", linewidth=1,
+               label=f"configured {fallback['configured']}")
+    ax.set_xlabel("FallbackClassifier threshold")
+    ax.set_title("NLU fallback threshold calibration (dev split)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    REPORTS.mkdir(exist_ok=True)
+    fig.savefig(REPORTS / "fallback.png")
+    plt.close(fig)
+
+
 TARGETS = {"accuracy": 0.95, "wrong_none": 0.02, "wrong_smalltalk": 0.01, "intent_macro_f1": 0.92}
 """The answer-quality issue's targets on the held-out test split."""
 
@@ -230,6 +257,24 @@ def markdown(report: dict) -> str:
             lines += ["", f"Ours minus Rasa's default pipeline: {diff:+.3f} macro-F1."]
         lines += ["", "Per intent (ours): " + ", ".join(f"{k} {v}" for k, v in nlu["ours"]["intent_f1"].items()),
                   "", "Confusions (ours): " + "; ".join(nlu["ours"]["confusions"]), ""]
+        fb = nlu.get("fallback")
+        if fb:
+            chosen = fb["test_at_chosen"]
+            lines += ["### NLU fallback threshold (calibrated on dev)", "",
+                      f"Rasa's FallbackClassifier (ambiguity threshold {fb['ambiguity']}) replayed from the intent "
+                      "ranking at each threshold on the dev split. Chosen: the highest intent macro-F1 that keeps "
+                      "the bot's mandate answers on small talk at or under 1 %. "
+                      f"**Chosen {fb['chosen']}** (configured in config.yml: {fb['configured']}); on the test split "
+                      f"at the chosen threshold: intent macro-F1 {chosen['intent_macro_f1']}, bot accuracy "
+                      f"{_pct(chosen['bot']['accuracy'])}, wrong on none {_pct(chosen['bot']['wrong_none'])}, "
+                      f"wrong on small talk {_pct(chosen['bot']['wrong_smalltalk'])}.", "",
+                      "![fallback](fallback.png)", "",
+                      "| threshold (dev) | intent macro-F1 | bot accuracy | bot wrong on none | bot wrong on small talk |",
+                      "| --- | --- | --- | --- | --- |"]
+            lines += [f"| {r['threshold']} | {r['intent_macro_f1']} | {r['bot_accuracy']} | {r['bot_wrong_none']} | "
+                      f"{r['bot_wrong_smalltalk']} |" for r in fb["curve"]]
+            lines.append("")
+            _plot_fallback(fb)
         bot = nlu["bot"]
         lines += ["The bot on the test split (NLU, then retrieval as in data/stories): "
                   f"accuracy {_pct(bot['accuracy'])}, abstain {_pct(bot['abstain_rate'])}, wrong on none "

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -68,8 +69,23 @@ def nlu_items(split: str) -> list[dict]:
     return [i for i in out if i["text"].strip().lower() not in seen]
 
 
-def parse(model: Path, texts: list[str]) -> list[tuple[str, float]]:
-    """``(intent, confidence)`` for each text from the trained model at ``model`` (loaded in-process)."""
+@dataclass(frozen=True)
+class Parsed:
+    """One parsed text: the model's intent (after its FallbackClassifier) and the intent ranking before it.
+
+    ``top``/``top_confidence``/``second_confidence`` come from the ranking
+    without ``nlu_fallback``, so any fallback threshold can be replayed.
+    """
+
+    intent: str
+    confidence: float
+    top: str
+    top_confidence: float
+    second_confidence: float
+
+
+def parse(model: Path, texts: list[str]) -> list[Parsed]:
+    """A :class:`Parsed` for each text from the trained model at ``model`` (loaded in-process)."""
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
@@ -79,7 +95,23 @@ def parse(model: Path, texts: list[str]) -> list[tuple[str, float]]:
         agent = Agent.load(str(model))
         return [await agent.parse_message(text) for text in texts]
 
-    return [(p["intent"]["name"], float(p["intent"]["confidence"])) for p in asyncio.run(run())]
+    out = []
+    for p in asyncio.run(run()):
+        ranking = [r for r in p.get("intent_ranking") or [] if r["name"] != "nlu_fallback"] or [p["intent"]]
+        out.append(Parsed(p["intent"]["name"], float(p["intent"]["confidence"]), ranking[0]["name"],
+                          float(ranking[0]["confidence"]),
+                          float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0))
+    return out
+
+
+def with_fallback(parsed: list[Parsed], threshold: float, ambiguity: float) -> list[str]:
+    """The intents Rasa's FallbackClassifier would give at ``threshold`` and ``ambiguity_threshold``.
+
+    Same rule as rasa.nlu.classifiers.fallback_classifier (Rasa 3.6): ``nlu_fallback``
+    when the top confidence is below ``threshold`` or the two best are closer than ``ambiguity``.
+    """
+    return ["nlu_fallback" if p.top_confidence < threshold or p.top_confidence - p.second_confidence < ambiguity
+            else p.top for p in parsed]
 
 
 def intent_scores(gold: list[str], predicted: list[str]) -> dict:
@@ -128,8 +160,13 @@ def train_baseline(out_dir: Path) -> tuple[Path, float]:
     return cached, time.monotonic() - start
 
 
-def bot_decisions(items: list[dict], parsed: list[tuple[str, float]]) -> dict:
-    """The bot's answer on each question item of the test split: NLU first, then retrieval.
+def bot_decisions(items: list[dict], intents: list[str], ranked: list | None = None) -> dict:
+    """The bot's answer on each question item: NLU first, then retrieval.
+
+    Args:
+        items: :func:`nlu_items` rows; those without a question item are skipped.
+        intents: the NLU's intent for each row.
+        ranked: :func:`scripts.retrieval_eval.rank_ours` of the question items (computed when None).
 
     Returns the figures of :func:`scripts.retrieval_eval.score` for what the bot does.
     """
@@ -137,10 +174,11 @@ def bot_decisions(items: list[dict], parsed: list[tuple[str, float]]) -> dict:
     from scripts import retrieval_eval as R
 
     service = R.demo_service()
-    questions = [(i, p) for i, p in zip(items, parsed) if i["item"] is not None]
-    ranked = R.rank_ours(service, [i["item"] for i, _ in questions])
+    questions = [(i, p) for i, p in zip(items, intents) if i["item"] is not None]
+    if ranked is None:
+        ranked = R.rank_ours(service, [i["item"] for i, _ in questions])
     decided = []
-    for (i, (intent, _)), r in zip(questions, ranked):
+    for (i, intent), r in zip(questions, ranked):
         if intent == "ask_mandate":
             decided.append(R.decide(r, service.retriever.min_score, service.retriever.min_margin))
         elif intent in STRICT_INTENTS:  # the Retriever's strict mode
@@ -151,16 +189,64 @@ def bot_decisions(items: list[dict], parsed: list[tuple[str, float]]) -> dict:
     return R.score_decisions([i["item"] for i, _ in questions], decided)
 
 
+FALLBACK_GRID = [round(0.05 * k, 2) for k in range(0, 19)]
+"""Fallback thresholds tried by :func:`calibrate_fallback` (0.0 .. 0.9)."""
+
+
+def configured_fallback() -> tuple[float, float]:
+    """``(threshold, ambiguity_threshold)`` of the FallbackClassifier in config.yml."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    step = next(c for c in config["pipeline"] if c["name"] == "FallbackClassifier")
+    return float(step.get("threshold", 0.3)), float(step.get("ambiguity_threshold", 0.1))
+
+
+def calibrate_fallback(items: list[dict], parsed: list[Parsed]) -> dict:
+    """Choose the NLU fallback threshold on the dev split, and the curve.
+
+    For each threshold of :data:`FALLBACK_GRID` (ambiguity threshold as
+    configured): intent macro-F1 (``nlu_fallback`` counts as wrong) and the
+    bot's decisions (fallback -> strict retrieval). Chosen: the highest
+    macro-F1 among thresholds that keep the bot's mandate answers on small
+    talk at or under 1 % (the issue's limit); ties go to the lower threshold.
+
+    Returns:
+        ``{"chosen", "configured", "ambiguity", "curve": [{threshold, intent_macro_f1, bot_accuracy,
+        bot_wrong_none, bot_wrong_smalltalk}]}``.
+    """
+    from scripts import retrieval_eval as R
+
+    configured, ambiguity = configured_fallback()
+    gold = [i["intent"] for i in items]
+    ranked = R.rank_ours(R.demo_service(), [i["item"] for i in items if i["item"] is not None])
+    curve, best = [], None
+    for threshold in sorted(set(FALLBACK_GRID) | {configured}):
+        intents = with_fallback(parsed, threshold, ambiguity)
+        f1 = intent_scores(gold, intents)["intent_macro_f1"]
+        bot = bot_decisions(items, intents, ranked)
+        curve.append({"threshold": threshold, "intent_macro_f1": f1, "bot_accuracy": round(bot["accuracy"], 4),
+                      "bot_wrong_none": round(bot["wrong_none"], 4), "bot_wrong_smalltalk": round(bot["wrong_smalltalk"], 4)})
+        if bot["wrong_smalltalk"] <= 0.01 and (best is None or f1 > best[0]):
+            best = (f1, threshold)
+    return {"chosen": best[1] if best else configured, "configured": configured, "ambiguity": ambiguity,
+            "curve": curve}
+
+
 def evaluate(model: Path, baseline_dir: Path | None = None, split: str = "test") -> dict:
-    """Intent figures on ``split`` for our model and the baseline, and the bot's decisions."""
-    test = nlu_items(split)
+    """Intent figures on ``split`` for our model and the baseline, the bot's decisions, and the
+    fallback threshold calibrated on dev (figures on ``split`` at the chosen and the configured threshold)."""
+    test, dev = nlu_items(split), nlu_items("dev")
     texts, gold = [i["text"] for i in test], [i["intent"] for i in test]
     ours = parse(model, texts)
-    report = {"ours": intent_scores(gold, [p for p, _ in ours])}
-    report["bot"] = bot_decisions(test, ours)
+    report = {"ours": intent_scores(gold, [p.intent for p in ours])}
+    report["bot"] = bot_decisions(test, [p.intent for p in ours])
+    fallback = calibrate_fallback(dev, parse(model, [i["text"] for i in dev]))
+    at_chosen = with_fallback(ours, fallback["chosen"], fallback["ambiguity"])
+    fallback["test_at_chosen"] = {"intent_macro_f1": intent_scores(gold, at_chosen)["intent_macro_f1"],
+                                  "bot": bot_decisions(test, at_chosen)}
+    report["fallback"] = fallback
     if baseline_dir is not None:
         path, seconds = train_baseline(baseline_dir)
-        report["rasa_default_pipeline"] = intent_scores(gold, [p for p, _ in parse(path, texts)])
+        report["rasa_default_pipeline"] = intent_scores(gold, [p.intent for p in parse(path, texts)])
         report["rasa_default_pipeline"]["train_seconds"] = round(seconds)
     return report
 

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RETRIEVAL_ACCURACY_FLOOR = 0.59  # measured 0.607 (165/272) at the configured thresholds
 RETRIEVAL_WRONG_NONE_CEILING = 0.15  # measured 0.127 (7/55); one more wrong answer is tolerated
 ENGLISH_FLOOR = 0.50  # measured 26/48 (0.12 before the FreeDict dictionary and English NLU data)
-INTENT_MACRO_F1_FLOOR = 0.81  # measured 0.830 on the 373 held-out items
+INTENT_MACRO_F1_FLOOR = 0.86  # measured 0.899 on the 431 held-out items (8-10 per small intent since
+# session 3); retraining the same config moved it by up to 0.03, so the floor leaves room for that
 BOT_ACCURACY_FLOOR = 0.57  # measured 0.596 (NLU, then retrieval)
 BOT_WRONG_NONE_CEILING = 0.13  # measured 0.109 (6/55)
 BOT_WRONG_SMALLTALK_CEILING = 0.01  # measured 0.0 (0/22 held-out small talk): the target
@@ -51,8 +52,8 @@ def bot_on_test_split():
     items = nlu_eval.nlu_items("test")
     parsed = nlu_eval.parse(ROOT / "models" / "current.tar.gz", [i["text"] for i in items])
     return {
-        "intents": nlu_eval.intent_scores([i["intent"] for i in items], [p for p, _ in parsed]),
-        "bot": nlu_eval.bot_decisions(items, parsed),
+        "intents": nlu_eval.intent_scores([i["intent"] for i in items], [p.intent for p in parsed]),
+        "bot": nlu_eval.bot_decisions(items, [p.intent for p in parsed]),
     }
 
 
