@@ -145,13 +145,29 @@ def retrieval() -> dict:
     return out
 
 
-def _plot(curve: list, min_score: float, min_margin: float) -> None:
+def _figure():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    return plt.subplots(figsize=(7, 4.5), dpi=110)
+
+
+def _save(fig, ax, title: str, name: str) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    REPORTS.mkdir(exist_ok=True)
+    fig.savefig(REPORTS / name)
+    plt.close(fig)
+
+
+def _plot(curve: list, min_score: float, min_margin: float) -> None:
+    fig, ax = _figure()
     for margin in sorted({m for _, m, _, _ in curve}):
         points = [(w, a) for s, m, a, w in curve if m == margin]
         ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=f"margin {margin:.2f}")
@@ -161,24 +177,13 @@ def _plot(curve: list, min_score: float, min_margin: float) -> None:
     ax.axvline(0.02, color="grey", linestyle="--", linewidth=1)
     ax.set_xlabel("mandate answers on 'none' questions (dev)")
     ax.set_ylabel("correct entries on answerable questions (dev)")
-    ax.set_title("Abstention threshold calibration (dev split)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    REPORTS.mkdir(exist_ok=True)
-    fig.savefig(REPORTS / "calibration.png")
-    plt.close(fig)
+    _save(fig, ax, "Abstention threshold calibration (dev split)", "calibration.png")
 
 
 def _plot_fallback(fallback: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     curve = fallback["curve"]
     xs = [r["threshold"] for r in curve]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig, ax = _figure()
     ax.plot(xs, [r["intent_macro_f1"] for r in curve], marker=".", label="intent macro-F1")
     ax.plot(xs, [r["bot_accuracy"] for r in curve], marker=".", label="bot: correct entries (answerable)")
     ax.plot(xs, [r["bot_wrong_none"] for r in curve], marker=".", label="bot: mandate answers on none")
@@ -187,13 +192,7 @@ def _plot_fallback(fallback: dict) -> None:
     ax.axvline(fallback["configured"], color="grey", linestyle=":", linewidth=1,
                label=f"configured {fallback['configured']}")
     ax.set_xlabel("FallbackClassifier threshold")
-    ax.set_title("NLU fallback threshold calibration (dev split)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    REPORTS.mkdir(exist_ok=True)
-    fig.savefig(REPORTS / "fallback.png")
-    plt.close(fig)
+    _save(fig, ax, "NLU fallback threshold calibration (dev split)", "fallback.png")
 
 
 TARGETS = {"accuracy": 0.95, "wrong_none": 0.02, "wrong_smalltalk": 0.01, "intent_macro_f1": 0.92}
