@@ -40,6 +40,24 @@ def _analyzer(model: str) -> DanishAnalyzer:
     return DanishAnalyzer(model)
 
 
+_LINKED = (Question.status == "answered", Question.resolved_mandate_id.isnot(None))
+"""Questions HR marked as answered by an entry in the review queue (admin app)."""
+
+
+def linked_questions(session: Session) -> dict[str, list[str]]:
+    """``{mandate_id: [question text, ...]}`` of the questions HR linked to an entry, newest first.
+
+    The texts are the stored, redacted ones (:mod:`bot.privacy`). Retrieval adds
+    them to the entry's examples (:func:`bot.retrieval.build_index`).
+    """
+    rows = session.execute(select(Question.resolved_mandate_id, Question.text).where(*_LINKED)
+                           .order_by(Question.status_at.desc(), Question.id.desc()))
+    out: dict[str, list[str]] = {}
+    for mandate_id, text in rows:
+        out.setdefault(mandate_id, []).append(text)
+    return out
+
+
 class MandateService:
     """Answers mandate questions from the catalogue in the database.
 
@@ -68,13 +86,16 @@ class MandateService:
             *session.execute(select(func.count(Mandate.id), func.max(Mandate.updated_at))).one(),
             session.execute(select(func.max(MandateHistory.id))).scalar(),
             session.execute(select(func.count(Unit.id))).scalar(),
+            *session.execute(select(func.count(Question.id), func.max(Question.status_at))
+                             .where(*_LINKED)).one(),
         )
         with self._lock:
             if self._index is None or fingerprint != self._fingerprint:
                 entries = session.execute(select(Mandate)).scalars().all()
                 units = session.execute(select(Unit)).scalars().all()
                 names = [n for u in units for n in (u.name, *(u.aliases or []))]
-                self._index = build_index(entries, self.analyzer, lexicon.load(self.settings.lexicon_dir), names)
+                self._index = build_index(entries, self.analyzer, lexicon.load(self.settings.lexicon_dir), names,
+                                          linked_questions(session))
                 self._fingerprint = fingerprint
             return self._index
 

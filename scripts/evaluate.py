@@ -12,7 +12,8 @@ Parts:
      plain TF-IDF and rapidfuzz keyword baselines calibrated the same way
      (the curve: reports/calibration.png); ablations (without the lexicon,
      without unit-name removal, without a lemmatizer; da_core_news_sm where
-     installed).
+     installed); the HR review loop simulated (dev misses linked to their
+     entries, figures on test).
   3. The shared acceptance set end to end over REST (servers started here).
 
 Run: ``make eval`` (or ``.venv/bin/python -m scripts.evaluate [--skip-cv] [--skip-baseline]``).
@@ -142,6 +143,7 @@ def retrieval() -> dict:
             out[name]["dev_at_configured"] = R.score(ranked_dev, service.retriever.min_score, service.retriever.min_margin)
             _plot(curve, min_score, min_margin)
     out["ablations"] = ablations(service, dev, test)
+    out["review_loop"] = R.review_loop(service, dev, test)
     return out
 
 
@@ -325,6 +327,20 @@ def markdown(report: dict) -> str:
                 lines.append(f"| {name} | {r['dev']['accuracy']:.3f} | {r['dev']['wrong_none']:.3f} | "
                              f"{r['test']['accuracy']:.3f} | {r['test']['wrong_none']:.3f} |")
         lines.append("")
+        loop = ret.get("review_loop")
+        if loop:
+            b, a = loop["before"], loop["after"]
+            lines += ["### The review loop (simulated)", "",
+                      f"HR links the {loop['linked']} answerable dev questions that retrieval misses to their "
+                      f"{loop['entries']} entries (admin app: review queue); retrieval then uses them as examples "
+                      "(bot/service.linked_questions). Asked again, the linked questions get their entry: "
+                      f"{_pct(loop['asked_again'])} (before: 0 %). The test split, other questions than the linked "
+                      "ones, at the configured thresholds:", "",
+                      "| | accuracy | abstain | wrong on none | paraphrase | english |", "| --- | --- | --- | --- | --- | --- |",
+                      f"| before | {b['accuracy']:.3f} | {b['abstain_rate']:.3f} | {b['wrong_none']:.3f} | "
+                      f"{b['per_kind'].get('paraphrase', '-')} | {b['per_kind'].get('english', '-')} |",
+                      f"| after | {a['accuracy']:.3f} | {a['abstain_rate']:.3f} | {a['wrong_none']:.3f} | "
+                      f"{a['per_kind'].get('paraphrase', '-')} | {a['per_kind'].get('english', '-')} |", ""]
     acc = report.get("acceptance")
     if acc:
         lines += ["## Acceptance set over REST", "",

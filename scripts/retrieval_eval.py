@@ -58,7 +58,7 @@ def demo_service():
 
 
 def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: bool = True,
-                  lemmas: str = "default"):
+                  lemmas: str = "default", learned: dict | None = None):
     """The demo catalogue's index built another way, for ablations in ``make eval``.
 
     Args:
@@ -66,6 +66,8 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
         unit_names: False: do not take unit names out of questions.
         lemmas: ``"default"`` (the configured spaCy pipeline), or ``"none"``: a blank Danish
             pipeline without a lemmatizer (surface forms, Snowball stems only).
+        learned: ``{mandate_id: [question, ...]}`` as if HR had linked these questions to
+            the entries in the review queue (:func:`bot.service.linked_questions`).
     """
     import tempfile
 
@@ -87,7 +89,7 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
     with session_scope(service.settings.database_url) as session:
         entries = session.execute(select(Mandate)).scalars().all()
         names = [n for u in session.execute(select(Unit)).scalars() for n in (u.name, *(u.aliases or []))]
-        return build_index(entries, analyzer, lexicon.load(lexicon_dir), names if unit_names else ())
+        return build_index(entries, analyzer, lexicon.load(lexicon_dir), names if unit_names else (), learned)
 
 
 def rank_ours(service, items: Sequence[dict], index=None) -> list[Ranked]:
@@ -112,6 +114,29 @@ def rank_ours(service, items: Sequence[dict], index=None) -> list[Ranked]:
         out.append(Ranked(item, cands[0].mandate_id if cands else None, best,
                           cands[1].score if len(cands) > 1 else 0.0, outside))
     return out
+
+
+def review_loop(service, dev: Sequence[dict], test: Sequence[dict]) -> dict:
+    """The HR review loop, simulated: the dev questions the bot misses are linked to their entries.
+
+    Every answerable dev item that retrieval at the configured thresholds does
+    not answer with its entry is linked to that entry, as HR would do in the
+    review queue (``none`` items would be marked not relevant: nothing is
+    linked). Returns the test split's figures before and after, at the
+    configured thresholds, how many questions were linked, and the share of
+    the linked questions answered with their entry when asked again.
+    """
+    ms, mm = service.retriever.min_score, service.retriever.min_margin
+    learned: dict[str, list[str]] = {}
+    for r in rank_ours(service, dev):
+        expect = r.item["expect"]
+        if expect not in ("none", "smalltalk") and decide(r, ms, mm) != expect:
+            learned.setdefault(expect, []).append(r.item["text"])
+    index = variant_index(service, learned=learned)
+    linked = [i for i in dev if i["text"] in learned.get(i["expect"], ())]
+    return {"linked": len(linked), "entries": len(learned),
+            "asked_again": score(rank_ours(service, linked, index), ms, mm)["accuracy"],
+            "before": score(rank_ours(service, test), ms, mm), "after": score(rank_ours(service, test, index), ms, mm)}
 
 
 def _scope(service) -> tuple[list, Callable[[str], set]]:

@@ -151,3 +151,27 @@ def test_cli_lists_unanswered_questions_in_danish_local_time(demo_db, session, c
     session.commit()
     assert mandat(["questions"]) == 0
     assert "2026-11-29 14:55" in capsys.readouterr().out
+
+
+def test_questions_hr_links_to_an_entry_are_answered_next_time(demo_db, service, session):
+    """The review loop: HR links an unanswered question to the entry that answers it (admin app),
+    and the next employee who asks that way gets the entry, without retraining."""
+    import datetime as dt
+
+    asked = "Mine gummistøvler er utætte, kan jeg få et par nye?"
+    first = service.answer(asked, "vej-og-park")
+    assert first.reply.custom["type"] == "no_mandate"
+    row = session.get(Question, first.question_id)
+    row.status, row.resolved_mandate_id, row.status_at = "answered", "tm-arbejdstoej", dt.datetime(2026, 11, 29, 12)
+    session.commit()
+    again = service.answer("Mine gummistøvler er utætte. Må jeg få nogle nye?", "vej-og-park", store=False)
+    assert again.reply.custom["mandate_id"] == "tm-arbejdstoej"
+
+
+def test_questions_marked_not_relevant_teach_nothing(demo_db, service, session):
+    asked = "Mine gummistøvler er utætte, kan jeg få et par nye?"
+    first = service.answer(asked, "vej-og-park")
+    row = session.get(Question, first.question_id)
+    row.status, row.resolved_mandate_id = "not_relevant", "tm-arbejdstoej"  # a stale link is ignored
+    session.commit()
+    assert service.answer(asked, "vej-og-park", store=False).reply.custom["type"] == "no_mandate"
