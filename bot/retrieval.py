@@ -366,8 +366,11 @@ class CatalogueIndex:
             for vec in self._term_vectors
         ])
         scores = (1 - CHAR_SHARE) * term_scores + CHAR_SHARE * char_scores
+        # Linked questions are compared on the asked words alone (no compound or thesaurus
+        # expansions): "asked the same way" is what counts.
+        asked = self._normalise({t: math.sqrt(weight) for t, (weight, _) in query.asked.items()}) if self._learned else {}
         for i, vec in self._learned:
-            similarity = sum(w * vec.get(t, 0.0) for t, w in query.vector.items())
+            similarity = sum(w * vec.get(t, 0.0) for t, w in asked.items())
             if similarity >= LEARNED_MATCH and similarity > scores[i]:
                 scores[i], coverage[i] = similarity, max(coverage[i], similarity)
         return scores, coverage

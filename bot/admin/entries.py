@@ -354,7 +354,8 @@ def new():
         return _render_form(form, mode="new", questions=questions, status=400)
     message = "Posten er oprettet. Botten svarer ud fra den med det samme."
     if questions:
-        message += f" {len(questions)} spørgsmål er markeret som besvaret af den."
+        message += (f" {len(questions)} spørgsmål er markeret som besvaret af den; spørger nogen igen på samme "
+                    "måde, svarer botten med den.")
     flash(message, "success")
     return redirect(url_for("entries.view", mandate_id=spec.id))
 

@@ -299,7 +299,10 @@ def set_status():
         elif status != "answered":
             question.resolved_mandate_id = None
     db().commit()
-    flash(f"{len(rows)} spørgsmål er markeret som »{STATUS_LABELS[status].lower()}«.", "success")
+    message = f"{len(rows)} spørgsmål er markeret som »{STATUS_LABELS[status].lower()}«."
+    if status == "answered" and mandate_id:
+        message += f" Spørger nogen igen på samme måde, svarer botten med posten »{mandate_id}«."
+    flash(message, "success")
     return redirect(safe_next(request.form.get("next"), "questions.queue"))
 
 

@@ -187,3 +187,17 @@ def test_csv_neutralises_formulas(admin_db, client_for):
     session.close()
     text = client_for("hr").get("/spoergsmaal.csv").get_data(as_text=True)
     assert "'=cmd" in text and ";=cmd" not in text
+
+
+def test_linking_questions_to_an_entry_teaches_the_bot(admin_db, client_for):
+    """HR marks the papegøje questions as answered by an entry; asked again, the bot answers with it."""
+    from bot.service import MandateService
+
+    service = MandateService()  # settings point at admin_db
+    question = "Må jeg tage min papegøje med på arbejde?"
+    assert service.answer(question, "hjemmeplejen-syd", store=False).reply.custom["type"] == "no_mandate"
+    ids = ",".join(map(str, _ids(admin_db, "%papegøje%")))
+    response = client_for("hr").post("/spoergsmaal/status", follow_redirects=True,
+                                     data={"ids": ids, "status": "answered", "mandate_id": "sk-hjemmearbejde"})
+    assert "svarer botten med posten »sk-hjemmearbejde«" in response.get_data(as_text=True)
+    assert service.answer(question, "hjemmeplejen-syd", store=False).reply.custom["mandate_id"] == "sk-hjemmearbejde"
