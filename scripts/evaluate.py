@@ -332,7 +332,7 @@ def markdown(report: dict) -> str:
             b, a = loop["before"], loop["after"]
             lines += ["### The review loop (simulated)", "",
                       f"HR links the {loop['linked']} answerable dev questions that retrieval misses to their "
-                      f"{loop['entries']} entries (admin app: review queue); retrieval then uses them as examples "
+                      f"{loop['entries']} entries (admin app: review queue); retrieval answers a question asked the same way with that entry "
                       "(bot/service.linked_questions). Asked again, the linked questions get their entry: "
                       f"{_pct(loop['asked_again'])} (before: 0 %). The test split, other questions than the linked "
                       "ones, at the configured thresholds:", "",
