@@ -332,8 +332,8 @@ def markdown(report: dict) -> str:
             b, a = loop["before"], loop["after"]
             lines += ["### The review loop (simulated)", "",
                       f"HR links the {loop['linked']} answerable dev questions that retrieval misses to their "
-                      f"{loop['entries']} entries (admin app: review queue); retrieval answers a question asked the same way with that entry "
-                      "(bot/service.linked_questions). Asked again, the linked questions get their entry: "
+                      f"{loop['entries']} entries (admin app: review queue); a question asked the same way is then "
+                      "answered with that entry (bot/service.linked_questions). Asked again, the linked questions get their entry: "
                       f"{_pct(loop['asked_again'])} (before: 0 %). The test split, other questions than the linked "
                       "ones, at the configured thresholds:", "",
                       "| | accuracy | abstain | wrong on none | paraphrase | english |", "| --- | --- | --- | --- | --- | --- |",
