@@ -199,6 +199,24 @@ def test_ask_see_the_card_give_feedback_and_continue_after_reload(live, browser,
     page.context.close()
 
 
+def test_an_amount_over_the_limit_is_not_shown_as_yours(live, browser):
+    """A follow-up with an amount above the limit: the card must not say "Det må du selv"."""
+    page = new_page(browser)
+    open_demo(page, live)
+    ask(page, "Må jeg købe en ny termokande til 400 kr.?")
+    within = page.locator("article.mb-card").last
+    assert within.get_attribute("data-mandate-id") == "soo-smaaindkoeb"
+    assert within.locator(".mb-badge").inner_text() == "Det må du selv"
+    ask(page, "hvad hvis det koster 3.000 kr.?")
+    over = page.locator("article.mb-card").last
+    assert over.get_attribute("data-mandate-id") == "soo-smaaindkoeb"
+    assert over.get_attribute("data-decision") == "employee"  # the entry's decision, as in the payload
+    assert over.locator(".mb-badge").inner_text() == "Over beløbsgrænsen: kræver godkendelse"
+    assert "mb-d-leader" in over.get_attribute("class")
+    assert "Ikke ved det beløb" in over.inner_text()
+    page.context.close()
+
+
 def test_restart_keyboard_and_phone_layout(live, browser, shots):
     page = new_page(browser, width=390, height=844, is_mobile=True, has_touch=True)
     open_demo(page, live, "carla")
