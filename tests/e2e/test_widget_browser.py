@@ -217,6 +217,25 @@ def test_an_amount_over_the_limit_is_not_shown_as_yours(live, browser):
     page.context.close()
 
 
+def test_a_near_tie_asks_which_one_and_the_button_answers(live, browser):
+    """"Mener du A eller B?" with a button per entry; the chosen one is answered as a card."""
+    page = new_page(browser)
+    open_demo(page, live)
+    cards = page.locator("article.mb-card").count()
+    page.fill("#mb-input", "Må jeg ringe til de pårørende?")
+    page.press("#mb-input", "Enter")
+    choices = page.locator(".mb-replies").last
+    choices.wait_for()
+    assert "Mener du" in page.locator(".mb-bot").last.inner_text()
+    choices.get_by_role("button", name="Ringe til pårørende, når noget sker").click()
+    page.wait_for_function(
+        "n => document.querySelector('#mandatbot-widget').shadowRoot.querySelectorAll('article.mb-card').length > n",
+        arg=cards)
+    assert page.locator("article.mb-card").last.get_attribute("data-mandate-id") == "soo-paaroerende-kontakt"
+    assert choices.get_by_role("button", name="Hvad du må fortælle pårørende").is_disabled()
+    page.context.close()
+
+
 def test_restart_keyboard_and_phone_layout(live, browser, shots):
     page = new_page(browser, width=390, height=844, is_mobile=True, has_touch=True)
     open_demo(page, live, "carla")
