@@ -56,8 +56,10 @@ linked to an entry are not a field: merged into the entry as examples, other emp
 questions blurred it (test accuracy 60.7 -> 57.0 % in `make eval`'s simulation of the review
 loop); they count through :data:`LEARNED_MATCH` instead."""
 LEARNED_MATCH = 0.6
-"""A question at least this similar (cosine of the IDF-weighted terms, 0..1) to one that HR linked
-to an entry scores that entry at least at that similarity: asked again, it is answered."""
+"""A question at least this similar (cosine of the IDF-weighted asked terms, 0..1) to one that HR
+linked to an entry scores that entry at least at that similarity: asked again, it is answered. At
+0.6, `make eval`'s review-loop simulation (81 dev questions linked) answers 87.7 % of the linked
+questions asked again and changes no answer on the test split."""
 EXPANSION_WEIGHT = 0.5
 """Weight of a thesaurus word added to a question, relative to the asked word."""
 CHAR_SHARE = 0.2

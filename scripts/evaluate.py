@@ -312,7 +312,8 @@ def markdown(report: dict) -> str:
         lines += ["", f"Mandatbot at the configured thresholds ({ret['configured']['min_score']}, "
                   f"{ret['configured']['min_margin']}): accuracy {c['accuracy']:.3f}, abstain {c['abstain_rate']:.3f}, "
                   f"wrong on none {c['wrong_none']:.3f}, wrong on small talk {c['wrong_smalltalk']:.3f} "
-                  "(small talk reaches retrieval here; in the bot the NLU takes it first).", "",
+                  "(small talk reaches retrieval here; in the bot the NLU takes it first). The right entry is "
+                  f"ranked first for {_pct(c['top1'])} of the answerable questions: no threshold can answer more.", "",
                   "Per kind (test, configured): " + ", ".join(f"{k} {v}" for k, v in c["per_kind"].items()), "",
                   "![calibration](calibration.png)", "",
                   "### Ablations (configured thresholds)", "",

@@ -200,9 +200,14 @@ def decide(r: Ranked, min_score: float, min_margin: float) -> str:
 
 
 def score(ranked: Iterable[Ranked], min_score: float, min_margin: float) -> dict:
-    """Accuracy on answerable items, abstain rate, wrong answers on none and small talk, per kind."""
+    """Accuracy on answerable items, abstain rate, wrong answers on none and small talk, per kind;
+    ``top1``: the share of answerable items whose entry is ranked first (no abstention: the
+    ceiling that any threshold can reach)."""
     ranked = list(ranked)
-    return score_decisions([r.item for r in ranked], [decide(r, min_score, min_margin) for r in ranked])
+    out = score_decisions([r.item for r in ranked], [decide(r, min_score, min_margin) for r in ranked])
+    answerable = [r for r in ranked if r.item["expect"] not in ("none", "smalltalk")]
+    out["top1"] = sum(r.best_id == r.item["expect"] for r in answerable) / max(len(answerable), 1)
+    return out
 
 
 def score_decisions(items: Sequence[dict], decided: Sequence[str]) -> dict:
