@@ -68,7 +68,7 @@ def _headline(entry, amount: int | None) -> str:
         who = "du" if decision == "employee" else "I i teamet"
         return (
             f"Ikke ved det beløb: {who} må selv beslutte op til {format_dkk(entry.limit_dkk)}, "
-            f"og du nævner {format_dkk(amount)} Over grænsen skal du have det godkendt"
+            f"og du nævner {_sentence(format_dkk(amount))} Over grænsen skal du have det godkendt"
             f"{' af ' + entry.contact.lower() if entry.contact else ' af din leder'}."
         )
     if decision == "employee":
@@ -142,13 +142,14 @@ def mandate_reply(
     if entry.contact:
         lines.append(_sentence(f"Spørgsmål: {entry.contact}"))
     lines.append(_closing(entry.decision))
+    over = over_limit(entry, amount_dkk)
     custom = {
         "type": "mandate_answer",
         "mandate_id": entry.id,
         "unit": entry.unit_id,
         "decision": entry.decision,
-        "badge": OVER_LIMIT_BADGE if over_limit(entry, amount_dkk) else DECISION_BADGES[entry.decision],
-        "over_limit": over_limit(entry, amount_dkk),
+        "badge": OVER_LIMIT_BADGE if over else DECISION_BADGES[entry.decision],
+        "over_limit": over,
         "topic": entry.topic,
         "decided_by": entry.decided_by,
         "summary": entry.summary,

@@ -205,6 +205,9 @@ class CatalogueIndex:
         doc_freq = Counter(t for bag in self._term_bags for t in bag)
         n = max(len(self.entries), 1)
         self.idf = {t: math.log((1 + n) / (1 + df)) + 1.0 for t, df in doc_freq.items()}
+        # A term the catalogue never uses still counts in a question's norm, with the median IDF
+        # of the catalogue: "Må jeg tage min kat med på arbejde?" must not score as if it only said "arbejde".
+        self.unknown_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
         self._term_vectors = [self._normalise({t: w * self.idf[t] for t, w in bag.items()}) for bag in self._term_bags]
         self._learned = [(i, self._learned_vector(text)) for i, e in enumerate(self.entries) for text in e.learned]
         self._thesaurus = self._build_thesaurus()
@@ -227,9 +230,8 @@ class CatalogueIndex:
 
     def _learned_vector(self, question: str) -> dict[str, float]:
         """A linked question as IDF-weighted, L2-normalised terms, spelled as :meth:`question_vector` spells them."""
-        unknown_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
         terms = {self.correct(t) for t in self.analyzer.terms(self.clean_question(question))}
-        return self._normalise({t: self.idf.get(t, unknown_idf) for t in terms})
+        return self._normalise({t: self.idf.get(t, self.unknown_idf) for t in terms})
 
     def _char_text_entry(self, entry: EntryDoc) -> str:
         texts = [entry.topic, *entry.keywords, *entry.examples]
@@ -308,13 +310,9 @@ class CatalogueIndex:
         for other, term in self._lexicon_matches(tokens, related):
             weights[other] = max(weights[other], LEXICON_WEIGHT)
             related[term].add(other)
-        # A term the catalogue never uses still counts in the question's norm
-        # (with the median IDF of the catalogue): "Må jeg tage min kat med på arbejde?"
-        # must not score as if it only said "arbejde".
-        unknown_idf = float(np.median(list(self.idf.values()))) if self.idf else 1.0
-        vector = {t: w * self.idf.get(t, unknown_idf) for t, w in weights.items()
+        vector = {t: w * self.idf.get(t, self.unknown_idf) for t, w in weights.items()
                   if t in self.idf or w == 1.0}
-        asked = {t: (self.idf.get(t, unknown_idf) ** 2, frozenset(related[t])) for t in set(terms)}
+        asked = {t: (self.idf.get(t, self.unknown_idf) ** 2, frozenset(related[t])) for t in set(terms)}
         char_text = " ".join(fold_ascii(l) for _, l in tokens if not _is_stop(l))
         return QueryVector(self._normalise(vector), char_text, asked)
 
@@ -484,7 +482,7 @@ class Retriever:
 
 
 MAX_LEARNED_PER_ENTRY = 50
-"""At most this many reviewed questions per entry are added to its examples (the newest first)."""
+"""At most this many linked questions per entry are kept for :data:`LEARNED_MATCH` (the newest first)."""
 
 
 def build_index(entries: Iterable, analyzer: DanishAnalyzer, lexicon: Lexicon | None = None,

@@ -47,8 +47,8 @@ _LINKED = (Question.status == "answered", Question.resolved_mandate_id.isnot(Non
 def linked_questions(session: Session) -> dict[str, list[str]]:
     """``{mandate_id: [question text, ...]}`` of the questions HR linked to an entry, newest first.
 
-    The texts are the stored, redacted ones (:mod:`bot.privacy`). Retrieval adds
-    them to the entry's examples (:func:`bot.retrieval.build_index`).
+    The texts are the stored, redacted ones (:mod:`bot.privacy`). Retrieval answers a
+    question asked the same way with the entry (:func:`bot.retrieval.build_index`).
     """
     rows = session.execute(select(Question.resolved_mandate_id, Question.text).where(*_LINKED)
                            .order_by(Question.status_at.desc(), Question.id.desc()))

@@ -141,9 +141,9 @@ def retrieval() -> dict:
         if name == "mandatbot":
             out[name]["test_at_configured"] = R.score(ranked_test, service.retriever.min_score, service.retriever.min_margin)
             out[name]["dev_at_configured"] = R.score(ranked_dev, service.retriever.min_score, service.retriever.min_margin)
+            out["review_loop"] = R.review_loop(service, ranked_dev, ranked_test)
             _plot(curve, min_score, min_margin)
     out["ablations"] = ablations(service, dev, test)
-    out["review_loop"] = R.review_loop(service, dev, test)
     return out
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -46,8 +47,10 @@ def load_items(split: str) -> list[dict]:
     return yaml.safe_load((EVAL_DIR / f"{split}.yaml").read_text(encoding="utf-8"))
 
 
+@functools.lru_cache(maxsize=1)
 def demo_service():
-    """A MandateService on a fresh temporary database holding the demo catalogue."""
+    """A MandateService on a temporary database holding the demo catalogue (one per process: the
+    evaluation only reads it, and each copy costs a migration and an import)."""
     from bot.config import get_settings
     from bot.service import MandateService
     from scripts.live import catalogue_database
@@ -116,27 +119,29 @@ def rank_ours(service, items: Sequence[dict], index=None) -> list[Ranked]:
     return out
 
 
-def review_loop(service, dev: Sequence[dict], test: Sequence[dict]) -> dict:
+def review_loop(service, ranked_dev: Sequence[Ranked], ranked_test: Sequence[Ranked]) -> dict:
     """The HR review loop, simulated: the dev questions the bot misses are linked to their entries.
 
     Every answerable dev item that retrieval at the configured thresholds does
     not answer with its entry is linked to that entry, as HR would do in the
     review queue (``none`` items would be marked not relevant: nothing is
-    linked). Returns the test split's figures before and after, at the
-    configured thresholds, how many questions were linked, and the share of
-    the linked questions answered with their entry when asked again.
+    linked). ``ranked_dev``/``ranked_test``: :func:`rank_ours` of the splits.
+    Returns the test split's figures before and after, at the configured
+    thresholds, how many questions were linked, and the share of the linked
+    questions answered with their entry when asked again.
     """
     ms, mm = service.retriever.min_score, service.retriever.min_margin
     learned: dict[str, list[str]] = {}
-    for r in rank_ours(service, dev):
+    for r in ranked_dev:
         expect = r.item["expect"]
         if expect not in ("none", "smalltalk") and decide(r, ms, mm) != expect:
             learned.setdefault(expect, []).append(r.item["text"])
     index = variant_index(service, learned=learned)
-    linked = [i for i in dev if i["text"] in learned.get(i["expect"], ())]
+    linked = [r.item for r in ranked_dev if r.item["text"] in learned.get(r.item["expect"], ())]
+    test = [r.item for r in ranked_test]
     return {"linked": len(linked), "entries": len(learned),
             "asked_again": score(rank_ours(service, linked, index), ms, mm)["accuracy"],
-            "before": score(rank_ours(service, test), ms, mm), "after": score(rank_ours(service, test, index), ms, mm)}
+            "before": score(ranked_test, ms, mm), "after": score(rank_ours(service, test, index), ms, mm)}
 
 
 def _scope(service) -> tuple[list, Callable[[str], set]]:
