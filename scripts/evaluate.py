@@ -226,7 +226,7 @@ def headline(report: dict) -> list[str]:
                      _pct(cal["test"]["accuracy"]), ">= 95 % at <= 2 %"))
     cv = report.get("nlu_cross_validation")
     if cv:
-        rows.append(("intent macro-F1, 5-fold cross-validation on data/nlu", f"{cv['intent_macro_f1']:.3f}", ">= 0.92"))
+        rows.append(("intent macro-F1, 5-fold cross-validation on data/nlu", f"{cv['intent_macro_f1']:.3f}", "none (the 0.92 target is on the held-out split)"))
     lines = ["| figure (test split unless said) | measured | target |", "| --- | --- | --- |"]
     lines += [f"| {a} | **{b}** | {c} |" for a, b, c in rows]
     return lines
@@ -268,8 +268,9 @@ def markdown(report: dict) -> str:
             chosen = fb["test_at_chosen"]
             lines += ["### NLU fallback threshold (calibrated on dev)", "",
                       f"Rasa's FallbackClassifier (ambiguity threshold {fb['ambiguity']}) replayed from the intent "
-                      "ranking at each threshold on the dev split. Chosen: the highest intent macro-F1 that keeps "
-                      "the bot's mandate answers on small talk at or under 1 %. "
+                      "ranking at each threshold on the dev split. Chosen, among thresholds that keep the bot's "
+                      "mandate answers on small talk at or under 1 %: the most correct answers on answerable "
+                      "questions, then the highest intent macro-F1, then the higher threshold. "
                       f"**Chosen {fb['chosen']}** (configured in config.yml: {fb['configured']}); on the test split "
                       f"at the chosen threshold: intent macro-F1 {chosen['intent_macro_f1']}, bot accuracy "
                       f"{_pct(chosen['bot']['accuracy'])}, wrong on none {_pct(chosen['bot']['wrong_none'])}, "
