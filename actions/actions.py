@@ -20,6 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.language import option_choice
 from bot.service import default_service
 
 logger = logging.getLogger(__name__)
@@ -80,13 +81,37 @@ def answer_question(
             for option in outcome.reply.custom["options"]
         ]
         dispatcher.utter_message(text=outcome.reply.text, buttons=buttons, json_message=outcome.reply.custom)
-        return [SlotSet("unit", unit), SlotSet("last_question_id", outcome.question_id)]
+        return [SlotSet("unit", unit), SlotSet("last_question_id", outcome.question_id),
+                SlotSet("clarify_options", [option["mandate_id"] for option in outcome.reply.custom["options"]])]
     dispatcher.utter_message(text=outcome.reply.text, json_message=outcome.reply.custom)
     return [
         SlotSet("unit", unit),
         SlotSet("last_mandate_id", outcome.result.answer.mandate_id if outcome.result.answer else None),
         SlotSet("last_question_id", outcome.question_id),
+        SlotSet("clarify_options", None),
     ]
+
+
+def typed_choice(tracker: Tracker) -> Optional[str]:
+    """The mandate id of the "Mener du A eller B?" option that the latest message picks by typing
+    ("den anden", "nr. 1") instead of pressing a button, or None (no open question, or not a choice)."""
+    options = tracker.get_slot("clarify_options") or []
+    index = option_choice(tracker.latest_message.get("text") or "", len(options)) if options else None
+    return None if index is None else str(options[index])
+
+
+def answer_chosen(dispatcher: CollectingDispatcher, tracker: Tracker, mandate_id: Optional[str]) -> List[EventType]:
+    """Answer from the entry the user chose among the options, and close the open question."""
+    question_id = next(tracker.get_latest_entity_values("question_id"), None) or tracker.get_slot("last_question_id")
+    unit = current_unit(tracker)
+    try:
+        reply = default_service().answer_from_entry(
+            str(mandate_id), unit or "", int(question_id) if question_id not in (None, "") else None)
+    except KeyError:
+        dispatcher.utter_message(text="Den regel kan jeg ikke finde for din enhed. Skriv gerne spørgsmålet igen.")
+        return [SlotSet("clarify_options", None)]
+    dispatcher.utter_message(text=reply.text, json_message=reply.custom)
+    return [SlotSet("last_mandate_id", reply.custom["mandate_id"]), SlotSet("clarify_options", None)]
 
 
 class ValidateSlotMappings(ValidationAction):
@@ -126,6 +151,9 @@ class ActionAnswerMandate(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "ask_mandate"
         question = tracker.latest_message.get("text") or ""
+        chosen = typed_choice(tracker)
+        if chosen:  # "nr. 2" after "Mener du ...?", whatever the NLU made of it
+            return answer_chosen(dispatcher, tracker, chosen)
         unit = current_unit(tracker)
         if unit is None:
             # Only fallback / out-of-scope messages get here without a unit
@@ -175,17 +203,22 @@ class ActionChooseMandate(Action):
         return "action_choose_mandate"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        mandate_id = next(tracker.get_latest_entity_values("mandate_id"), None)
-        question_id = next(tracker.get_latest_entity_values("question_id"), None) or tracker.get_slot("last_question_id")
-        unit = current_unit(tracker)
-        try:
-            reply = default_service().answer_from_entry(
-                str(mandate_id), unit or "", int(question_id) if question_id not in (None, "") else None)
-        except KeyError:
-            dispatcher.utter_message(text="Den regel kan jeg ikke finde for din enhed. Skriv gerne spørgsmålet igen.")
-            return []
-        dispatcher.utter_message(text=reply.text, json_message=reply.custom)
-        return [SlotSet("last_mandate_id", reply.custom["mandate_id"])]
+        return answer_chosen(dispatcher, tracker, next(tracker.get_latest_entity_values("mandate_id"), None))
+
+
+class ActionAffirm(Action):
+    """A "ja ..." reply: after "Mener du A eller B?" a typed choice ("ja, den anden") is answered
+    from that entry; otherwise the bot acknowledges it."""
+
+    def name(self) -> Text:
+        return "action_affirm"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        chosen = typed_choice(tracker)
+        if chosen:
+            return answer_chosen(dispatcher, tracker, chosen)
+        dispatcher.utter_message(response="utter_affirm_ack")
+        return []
 
 
 class ActionSetUnit(Action):

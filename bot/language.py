@@ -111,6 +111,41 @@ def looks_like_follow_up(text: str) -> bool:
     )
 
 
+_ORDINALS = {
+    "første": 0, "foerste": 0, "1": 0, "1.": 0, "en": 0, "et": 0, "én": 0, "a": 0, "øverste": 0, "oeverste": 0,
+    "first": 0, "one": 0,
+    "anden": 1, "andet": 1, "2": 1, "2.": 1, "to": 1, "b": 1, "second": 1, "two": 1,
+    "tredje": 2, "3": 2, "3.": 2, "tre": 2, "c": 2, "third": 2, "three": 2,
+    "sidste": -1, "nederste": -1, "last": -1,
+}
+_CHOICE = re.compile(
+    r"^(?:(?:ja|jo|yes|ok|okay)[,!]?\s+)?(?:(?:det er|det var|jeg mener|i mean)\s+)?"
+    r"(?:(?:den|det|nummer|nr\.?|mulighed|svar|option|number|the)\s+)?"
+    r"(?P<which>\S+?)"
+    r"(?:\s+(?:mulighed|af dem|tak|please|one|option))?[.!]?$"
+)
+
+
+def option_choice(text: str, options: int) -> int | None:
+    """The option (0-based) that a short reply picks from a "Mener du A eller B?" list, else None.
+
+    Understands ordinals and numbers as people type them instead of pressing a
+    button: "den første", "nr. 2", "ja, den anden tak", "B", "den sidste",
+    "the second one". Only a reply that is nothing but the choice counts:
+    "Må jeg købe den første bog?" is a new question.
+
+    Args:
+        text: the user's message.
+        options: how many options were offered (>= 1).
+    """
+    match = _CHOICE.match(normalise(text))
+    if not match or match.group("which") not in _ORDINALS:
+        return None
+    index = _ORDINALS[match.group("which")]
+    index = options - 1 if index < 0 else index
+    return index if 0 <= index < options else None
+
+
 def looks_english(text: str) -> bool:
     """True when most function words of ``text`` are English (a cheap language guess)."""
     tokens = words(text)

@@ -172,3 +172,34 @@ def test_feedback_on_a_no_entry_card_is_not_filed_under_a_later_answer(demo_db, 
                                                metadata={"team": "hjemmeplejen-syd"}))
     row = session.execute(select(Feedback)).scalars().one()
     assert (row.value, row.mandate_id, row.question_id) == ("down", None, qid)
+
+
+def test_a_near_tie_offers_options_and_a_typed_choice_answers_from_it(demo_db):
+    from bot.retrieval import Retriever
+    from bot.service import default_service
+
+    default_service().retriever = Retriever(min_score=0.22, min_margin=0.1)
+    messages, events = run(actions.ActionAnswerMandate(), tracker("Må vi bytte?", slots={"unit": "hjemmeplejen-nord"}))
+    offered = customs(messages)[0]
+    assert offered["type"] == "clarify"
+    options = [o["mandate_id"] for o in offered["options"]]
+    assert SlotSet("clarify_options", options) in events
+
+    # The user types "ja, den anden" instead of pressing the second button.
+    messages, events = run(actions.ActionAffirm(), tracker(
+        "ja, den anden", intent="affirm", slots={"unit": "hjemmeplejen-nord", "clarify_options": options}))
+    answer = customs(messages)[0]
+    assert answer["type"] == "mandate_answer" and answer["mandate_id"] == options[1]
+    assert SlotSet("clarify_options", None) in events
+
+
+def test_a_typed_number_is_a_choice_whatever_the_intent(demo_db):
+    options = ["soo-vagtbytte", "hpn-rutebytte"]
+    messages, _ = run(actions.ActionAnswerMandate(), tracker(
+        "nr. 1", intent="nlu_fallback", slots={"unit": "hjemmeplejen-nord", "clarify_options": options}))
+    assert customs(messages)[0]["mandate_id"] == "soo-vagtbytte"
+
+
+def test_yes_without_an_open_choice_is_acknowledged(demo_db):
+    messages, events = run(actions.ActionAffirm(), tracker("ja, den anden", intent="affirm", slots={"unit": "tandplejen"}))
+    assert messages[0]["response"] == "utter_affirm_ack" and events == []

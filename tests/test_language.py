@@ -1,7 +1,7 @@
 """Danish normalisation: what a user notices is that spelling variants still match."""
 import pytest
 
-from bot.language import DanishAnalyzer, fold_ascii, looks_english, normalise, parse_amounts
+from bot.language import DanishAnalyzer, fold_ascii, looks_english, normalise, option_choice, parse_amounts
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +55,16 @@ def test_english_detection():
     assert looks_english("Can I drive a resident to an appointment in the house car?")
     assert not looks_english("Må jeg køre en beboer til lægen?")
     assert not looks_english("Hej")
+
+
+@pytest.mark.parametrize("reply, picked", [
+    ("den første", 0), ("Den anden", 1), ("ja, den anden tak", 1), ("nr. 2", 1), ("B", 1),
+    ("den sidste", 1), ("the second one", 1), ("2", 1), ("første mulighed", 0), ("jeg mener den anden", 1),
+])
+def test_a_typed_choice_picks_an_option(reply, picked):
+    assert option_choice(reply, 2) == picked
+
+
+@pytest.mark.parametrize("reply", ["ja", "Må jeg købe den første bog?", "den tredje", "hvad med vikarer"])
+def test_a_reply_that_is_not_a_choice_picks_nothing(reply):
+    assert option_choice(reply, 2) is None

@@ -251,6 +251,20 @@ def test_a_near_tie_asks_which_one_and_the_button_answers(live, browser):
     page.context.close()
 
 
+def test_a_near_tie_can_be_answered_by_typing_which_one(live, browser):
+    """Typing "den anden" instead of pressing a button answers from the second option."""
+    page = new_page(browser)
+    open_demo(page, live)
+    page.fill("#mb-input", "Må jeg ringe til de pårørende?")
+    page.press("#mb-input", "Enter")
+    choices = page.locator(".mb-replies").last
+    choices.wait_for()
+    second = choices.get_by_role("button").nth(1).inner_text()
+    card = ask_live(page, "den anden")
+    assert card.locator("h3").inner_text() == second
+    page.context.close()
+
+
 def test_restart_keyboard_and_phone_layout(live, browser, shots):
     page = new_page(browser, width=390, height=844, is_mobile=True, has_touch=True)
     open_demo(page, live, "carla")
