@@ -208,7 +208,7 @@ class ActionChooseMandate(Action):
 
 class ActionAffirm(Action):
     """A "ja ..." reply: after "Mener du A eller B?" a typed choice ("ja, den anden") is answered
-    from that entry; otherwise the bot acknowledges it."""
+    from that entry and a bare "ja" is asked which one; otherwise the bot acknowledges it."""
 
     def name(self) -> Text:
         return "action_affirm"
@@ -217,6 +217,9 @@ class ActionAffirm(Action):
         chosen = typed_choice(tracker)
         if chosen:
             return answer_chosen(dispatcher, tracker, chosen)
+        if tracker.get_slot("clarify_options"):
+            dispatcher.utter_message(text='Hvilken af dem mener du? Tryk på en af knapperne, eller skriv fx "den første".')
+            return []
         dispatcher.utter_message(response="utter_affirm_ack")
         return []
 

@@ -200,6 +200,13 @@ def test_a_typed_number_is_a_choice_whatever_the_intent(demo_db):
     assert customs(messages)[0]["mandate_id"] == "soo-vagtbytte"
 
 
+def test_a_bare_yes_to_which_one_is_asked_again(demo_db):
+    options = ["soo-vagtbytte", "hpn-rutebytte"]
+    messages, events = run(actions.ActionAffirm(), tracker(
+        "ja", intent="affirm", slots={"unit": "hjemmeplejen-nord", "clarify_options": options}))
+    assert messages[0]["text"].startswith("Hvilken af dem mener du?") and not customs(messages) and events == []
+
+
 def test_yes_without_an_open_choice_is_acknowledged(demo_db):
     messages, events = run(actions.ActionAffirm(), tracker("ja, den anden", intent="affirm", slots={"unit": "tandplejen"}))
     assert messages[0]["response"] == "utter_affirm_ack" and events == []
