@@ -260,6 +260,24 @@ def _lemma_table() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _english_lemma_table() -> dict[str, str]:
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def english_lemma(word: str) -> str:
+    """The dictionary form of an English word ("cars" -> "car", "repaired" -> "repair"), else ``word``.
+
+    Source: the English lemma lookup table of spacy-lookups-data (41,582 forms),
+    so inflected words of English questions find their Danish translations.
+    """
+    return _english_lemma_table().get(word, word)
+
+
+@functools.lru_cache(maxsize=1)
 def _restore_map() -> dict[str, str]:
     """ASCII spelling -> Danish word, for words of the lemma table whose
     folded form is unambiguous and is not itself a Danish word."""

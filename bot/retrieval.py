@@ -8,7 +8,8 @@ retraining. Two similarities are combined:
   and folded to ASCII (:mod:`bot.language`), typo-corrected against the
   catalogue's vocabulary (optimal-string-alignment distance, rapidfuzz),
   expanded with the thesaurus and the English glossary in
-  ``bot/language_data``; each entry field has a weight (keywords and the
+  ``bot/language_data`` (English words looked up as written, then in their
+  dictionary form from spacy-lookups-data: "roads" -> "road"); each entry field has a weight (keywords and the
   leader's example phrasings count most); TF-IDF cosine (Salton & Buckley 1988);
 * a character n-gram similarity (3-5-grams inside word boundaries, scikit-learn
   ``TfidfVectorizer(analyzer="char_wb")``), which matches parts of Danish
@@ -38,8 +39,8 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.catalogue.tree import ancestors, select_in_force
-from bot.language import (DATA_DIR, DanishAnalyzer, fold_ascii, is_stop_word, looks_english, normalise, parse_amounts,
-                          stem_term, words)
+from bot.language import (DATA_DIR, DanishAnalyzer, english_lemma, fold_ascii, is_stop_word, looks_english, normalise,
+                          parse_amounts, stem_term, words)
 from bot.lexicon import Lexicon
 
 FIELD_WEIGHTS = {
@@ -288,10 +289,15 @@ class CatalogueIndex:
         if english:
             mapped = []
             for word in words(text):
-                if word in glossary:
-                    mapped.append(glossary[word])
+                for form in dict.fromkeys((word, english_lemma(word))):  # "cars": "cars", then "car"
+                    if form in glossary:
+                        mapped.append(glossary[form])
+                        break
+                    if form in self.lexicon.english:
+                        mapped.extend(self.lexicon.english[form][:ENGLISH_TRANSLATIONS])
+                        break
                 else:
-                    mapped.extend(self.lexicon.english.get(word, (word,))[:ENGLISH_TRANSLATIONS])
+                    mapped.append(word)
             text = " ".join(mapped)
         tokens = self.analyzer.tokens(text)
         terms = [self.correct(t) for t in self.analyzer.terms_of(tokens)]

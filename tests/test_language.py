@@ -68,3 +68,9 @@ def test_a_typed_choice_picks_an_option(reply, picked):
 @pytest.mark.parametrize("reply", ["ja", "Må jeg købe den første bog?", "den tredje", "hvad med vikarer"])
 def test_a_reply_that_is_not_a_choice_picks_nothing(reply):
     assert option_choice(reply, 2) is None
+
+
+def test_english_lemmas_from_the_lookup_table():
+    from bot.language import english_lemma
+
+    assert [english_lemma(w) for w in ("cars", "repaired", "children", "snow")] == ["car", "repair", "child", "snow"]

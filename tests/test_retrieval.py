@@ -115,3 +115,9 @@ def test_a_topic_the_question_sets_aside_does_not_count(demo_db, service):
     assert "park" not in cleaned and "egely" not in cleaned and "kommunen" in cleaned
     assert answer_id(service, "Jeg skal ikke fælde et træ, bare klippe grenene over cykelstien. Må jeg det?",
                      "vej-og-park") == "tm-beskaering"
+
+
+def test_inflected_english_words_find_their_danish_translation(demo_db, service):
+    # "roads", "cleared", "snows": only the dictionary forms are in the English-Danish word lists.
+    assert answer_id(service, "Who decides which roads get cleared first when it snows?", "vej-og-park") == \
+        "tm-snerydning-prioritet"
