@@ -193,11 +193,14 @@ class CatalogueIndex:
             taken out of questions ("Gælder det også for os i Vej og Park?"
             is not about parks). Single lower-case aliases ("kommunen",
             "byggesag") stay: they are ordinary words too.
+        english_lemmas: look English words up in their dictionary form too
+            (:func:`bot.language.english_lemma`); False only for ablations.
     """
 
     def __init__(self, entries: Sequence[EntryDoc], analyzer: DanishAnalyzer, lexicon: Lexicon | None = None,
-                 unit_names: Iterable[str] = ()):
+                 unit_names: Iterable[str] = (), english_lemmas: bool = True):
         self.entries = list(entries)
+        self.english_lemmas = english_lemmas
         self.analyzer = analyzer
         self.lexicon = lexicon or Lexicon()
         self._unit_names = _unit_name_pattern(unit_names)
@@ -289,7 +292,8 @@ class CatalogueIndex:
         if english:
             mapped = []
             for word in words(text):
-                for form in dict.fromkeys((word, english_lemma(word))):  # "cars": "cars", then "car"
+                forms = (word, english_lemma(word)) if self.english_lemmas else (word,)
+                for form in dict.fromkeys(forms):  # "cars": "cars", then "car"
                     if form in glossary:
                         mapped.append(glossary[form])
                         break
@@ -492,7 +496,8 @@ MAX_LEARNED_PER_ENTRY = 50
 
 
 def build_index(entries: Iterable, analyzer: DanishAnalyzer, lexicon: Lexicon | None = None,
-                unit_names: Iterable[str] = (), learned: Mapping[str, Sequence[str]] | None = None) -> CatalogueIndex:
+                unit_names: Iterable[str] = (), learned: Mapping[str, Sequence[str]] | None = None,
+                english_lemmas: bool = True) -> CatalogueIndex:
     """Index entries (model objects or :class:`EntryDoc`); see :class:`CatalogueIndex` for the rest.
 
     Args:
@@ -507,4 +512,4 @@ def build_index(entries: Iterable, analyzer: DanishAnalyzer, lexicon: Lexicon | 
     if learned:
         docs = [dataclasses.replace(d, learned=tuple(learned[d.id][:MAX_LEARNED_PER_ENTRY]))
                 if learned.get(d.id) else d for d in docs]
-    return CatalogueIndex(docs, analyzer, lexicon, unit_names)
+    return CatalogueIndex(docs, analyzer, lexicon, unit_names, english_lemmas)

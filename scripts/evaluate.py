@@ -107,6 +107,7 @@ def ablations(service, dev, test) -> dict:
         "without the lexicon (mythes-da thesaurus, FreeDict English)": {"lexicon_dir": None},
         "without taking unit names out of questions": {"unit_names": False},
         "lemmas: none (blank Danish pipeline, Snowball stems only)": {"lemmas": "none"},
+        "English words only as written (no English lemma table)": {"english_lemmas": False},
     }
     out = {}
     for name, options in variants.items():

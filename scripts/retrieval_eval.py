@@ -61,7 +61,7 @@ def demo_service():
 
 
 def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: bool = True,
-                  lemmas: str = "default", learned: dict | None = None):
+                  lemmas: str = "default", learned: dict | None = None, english_lemmas: bool = True):
     """The demo catalogue's index built another way, for ablations in ``make eval``.
 
     Args:
@@ -71,6 +71,7 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
             pipeline without a lemmatizer (surface forms, Snowball stems only).
         learned: ``{mandate_id: [question, ...]}`` as if HR had linked these questions to
             the entries in the review queue (:func:`bot.service.linked_questions`).
+        english_lemmas: False: English words are looked up only as written.
     """
     import tempfile
 
@@ -92,7 +93,8 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
     with session_scope(service.settings.database_url) as session:
         entries = session.execute(select(Mandate)).scalars().all()
         names = [n for u in session.execute(select(Unit)).scalars() for n in (u.name, *(u.aliases or []))]
-        return build_index(entries, analyzer, lexicon.load(lexicon_dir), names if unit_names else (), learned)
+        return build_index(entries, analyzer, lexicon.load(lexicon_dir), names if unit_names else (), learned,
+                           english_lemmas)
 
 
 def rank_ours(service, items: Sequence[dict], index=None) -> list[Ranked]:
