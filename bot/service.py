@@ -200,13 +200,17 @@ class MandateService:
 
         Only when the previous entry is still in force for the unit and the
         question has at most two topic words of its own (so "Må vi også selv
-        vælge vikar?" stays a new question).
+        vælge vikar?" stays a new question), and not when the question names
+        an amount and the entry has no amount limit: "hvad hvis det koster
+        8.000?" after a rule about swapping shifts is not answered "ja".
         """
         if last_mandate_id not in result.in_scope or not looks_like_follow_up(question):
             return
         if len(index.analyzer.terms(question)) > 2:
             return
         entry = next(e for e in index.entries if e.id == last_mandate_id)
+        if result.amount_dkk is not None and entry.limit_dkk is None:
+            return
         result.answer = Candidate(entry.id, entry.unit_id, entry.decision, 0.0, True)
         result.reason = "follow_up"
 

@@ -112,6 +112,13 @@ def test_a_new_topic_is_not_taken_as_a_follow_up(demo_db, service):
     assert outcome.reply.custom["type"] == "no_mandate"
 
 
+def test_an_amount_follow_up_on_a_rule_without_a_limit_is_not_answered_yes(demo_db, service):
+    # Swapping shifts has no amount limit: "Ja, det må du gerne" about 8.000 kr. would be a guess.
+    outcome = service.answer("hvad hvis det koster 8.000 kr.?", "hjemmeplejen-syd", last_mandate_id="soo-vagtbytte")
+    assert outcome.reply.custom["type"] == "no_mandate"
+    assert "Ja, det må du" not in outcome.reply.text
+
+
 def test_follow_up_needs_the_previous_entry_in_force_for_the_unit(demo_db, service):
     outcome = service.answer("hvad hvis det koster 3.000 kr.?", "vej-og-park", last_mandate_id="soo-smaaindkoeb")
     assert outcome.reply.custom["type"] == "no_mandate"
