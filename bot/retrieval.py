@@ -338,7 +338,7 @@ class CatalogueIndex:
         text = normalise(question)
         if self._unit_names is not None:
             text = self._unit_names.sub(" ", text)
-        return _CONTRAST.sub(" ", text)
+        return _AT_WORK.sub(" ", _CONTRAST.sub(" ", text))
 
     def _lexicon_matches(self, tokens: list[tuple[str, str]], asked: Mapping[str, set]) -> list[tuple[str, str]]:
         """``(catalogue term, asked term)`` pairs that the thesaurus relates, for asked words the catalogue lacks."""
@@ -391,6 +391,10 @@ class CatalogueIndex:
         return {t: v / norm for t, v in vector.items()} if norm else {}
 
 
+_AT_WORK = re.compile(r"(?<!\w)(?:med |på |til |i )?(?:på|to|at) (?:arbejde|arbejdet|jobbet|work)(?!\w)")
+"""Where the question happens ("med på arbejde", "på arbejdet", "to work") says nothing about its
+topic: in a workplace catalogue "arbejde" would otherwise match "hjemmearbejde" and "overarbejde"
+("Må jeg tage min kat med på arbejde?" was answered with the working-from-home rule)."""
 _CONTRAST = re.compile(r"\bikke\b[^,;:.!?–—-]{1,60}?(?:[,;:–—]|\s-\s|\s(?=men\b|bare\b))(?=\s*\w)")
 
 

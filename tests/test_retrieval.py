@@ -45,6 +45,10 @@ def test_nearest_unit_wins_and_the_override_does_not_leak(demo_db, service):
     "question, unit",
     [
         ("Må jeg tage min hund med på arbejde?", "hjemmeplejen-syd"),
+        # Units with one "arbejde" entry (working from home, overtime) answered these with it.
+        ("Må jeg tage min kat med på arbejde?", "vej-og-park"),
+        ("Må jeg have min hund med på arbejdet?", "byg-og-miljoe"),
+        ("Can I bring my cat to work?", "plejecenter-egely"),
         ("Hvad er hovedstaden i Norge?", "tandplejen"),
         ("Må jeg male kontoret lilla?", "byg-og-miljoe"),
         ("Hej", "vej-og-park"),
