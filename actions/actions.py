@@ -224,6 +224,21 @@ class ActionAffirm(Action):
         return []
 
 
+class ActionDeny(Action):
+    """A "nej ..." reply: after "Mener du A eller B?" ("ingen af dem") the bot asks for the question in
+    other words and closes the choice; otherwise ("nej tak") it just leaves the door open."""
+
+    def name(self) -> Text:
+        return "action_deny"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("clarify_options"):
+            dispatcher.utter_message(response="utter_deny_ack")
+            return [SlotSet("clarify_options", None)]
+        dispatcher.utter_message(response="utter_deny_other")
+        return []
+
+
 class ActionSetUnit(Action):
     """The user names their unit outside the form ("jeg er i Tandplejen")."""
 

@@ -210,3 +210,12 @@ def test_a_bare_yes_to_which_one_is_asked_again(demo_db):
 def test_yes_without_an_open_choice_is_acknowledged(demo_db):
     messages, events = run(actions.ActionAffirm(), tracker("ja, den anden", intent="affirm", slots={"unit": "tandplejen"}))
     assert messages[0]["response"] == "utter_affirm_ack" and events == []
+
+
+def test_no_to_which_one_asks_for_other_words_and_a_plain_no_thanks_does_not(demo_db):
+    options = ["soo-vagtbytte", "hpn-rutebytte"]
+    messages, events = run(actions.ActionDeny(), tracker(
+        "ingen af dem", intent="deny", slots={"unit": "hjemmeplejen-nord", "clarify_options": options}))
+    assert messages[0]["response"] == "utter_deny_ack" and SlotSet("clarify_options", None) in events
+    messages, events = run(actions.ActionDeny(), tracker("nej tak", intent="deny", slots={"unit": "tandplejen"}))
+    assert messages[0]["response"] == "utter_deny_other" and events == []
