@@ -80,6 +80,9 @@ def _headline(entry, amount: int | None) -> str:
     return f"Det beslutter {entry.decided_by or 'en anden end dig'}."
 
 
+OVER_LIMIT_CLOSING = "Spørg om godkendelse, før du går videre: det er helt i orden at spørge, og du må gerne komme med et forslag."
+
+
 def _closing(decision: str) -> str:
     if decision == "employee":
         return "Brug din faglige vurdering inden for rammen. Går noget skævt, lærer vi af det sammen."
@@ -141,8 +144,8 @@ def mandate_reply(
     lines.append(_sentence(source))
     if entry.contact:
         lines.append(_sentence(f"Spørgsmål: {entry.contact}"))
-    lines.append(_closing(entry.decision))
     over = over_limit(entry, amount_dkk)
+    lines.append(OVER_LIMIT_CLOSING if over else _closing(entry.decision))
     custom = {
         "type": "mandate_answer",
         "mandate_id": entry.id,
@@ -171,6 +174,7 @@ def no_answer_reply(
     outside_topic: str | None = None,
     outside_unit_name: str | None = None,
     outside_valid_to: dt.date | None = None,
+    previous_topic: str | None = None,
 ) -> Reply:
     """The honest "I don't know" answer; the question is stored for HR.
 
@@ -178,8 +182,12 @@ def no_answer_reply(
         question_id: id of the stored (redacted) question.
         outside_topic / outside_unit_name / outside_valid_to: a fitting entry
             that is not in force for the asker (another unit's, or expired).
+        previous_topic: the topic of the previous answer, when the question
+            asked about an amount and that entry has no amount limit.
     """
     lines = ["Det kan jeg ikke finde et klart svar på i jeres mandatkatalog."]
+    if previous_topic:
+        lines.append(f"Reglen fra før om \"{previous_topic}\" siger ikke noget om beløb.")
     if outside_topic and outside_valid_to:
         lines.append(
             f"Der var en regel om \"{outside_topic}\", men den gjaldt kun til "

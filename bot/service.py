@@ -154,8 +154,9 @@ class MandateService:
             index = self.index(session)
             parents = unit_parents(session)
             result = self.retriever.retrieve(index, question, unit_id, parents, settings.today(), strict=strict)
+            no_limit_topic = None
             if result.answer is None and last_mandate_id:
-                self._follow_up(result, question, last_mandate_id, index)
+                no_limit_topic = self._follow_up(result, question, last_mandate_id, index)
             best = result.best
             qid = None
             if store and (result.answer or store_unanswered):
@@ -191,11 +192,12 @@ class MandateService:
                     outside_topic=outside.topic if outside else None,
                     outside_unit_name=outside.unit.name if outside else None,
                     outside_valid_to=outside.valid_to if expired else None,
+                    previous_topic=no_limit_topic,
                 )
             return Outcome(reply, result, qid)
 
     @staticmethod
-    def _follow_up(result: RetrievalResult, question: str, last_mandate_id: str, index: CatalogueIndex) -> None:
+    def _follow_up(result: RetrievalResult, question: str, last_mandate_id: str, index: CatalogueIndex) -> str | None:
         """Answer from the previous entry when ``question`` is a short follow-up to it.
 
         Only when the previous entry is still in force for the unit and the
@@ -203,16 +205,21 @@ class MandateService:
         vælge vikar?" stays a new question), and not when the question names
         an amount and the entry has no amount limit: "hvad hvis det koster
         8.000?" after a rule about swapping shifts is not answered "ja".
+
+        Returns:
+            In that last case the previous entry's topic (the reply says the
+            rule does not speak of amounts), else None.
         """
         if last_mandate_id not in result.in_scope or not looks_like_follow_up(question):
-            return
+            return None
         if len(index.analyzer.terms(question)) > 2:
-            return
+            return None
         entry = next(e for e in index.entries if e.id == last_mandate_id)
         if result.amount_dkk is not None and entry.limit_dkk is None:
-            return
+            return entry.topic
         result.answer = Candidate(entry.id, entry.unit_id, entry.decision, 0.0, True)
         result.reason = "follow_up"
+        return None
 
     def answer_from_entry(self, mandate_id: str, unit_id: str, question_id: int | None = None) -> Reply:
         """The answer from a chosen entry (the user picked it after "Mener du ...?").

@@ -29,6 +29,8 @@ def test_amount_over_the_limit_says_so(demo_db, service):
     assert outcome.reply.custom["badge"] == "Over beløbsgrænsen: kræver godkendelse"
     assert outcome.reply.custom["over_limit"] is True
     assert outcome.reply.custom["decision"] == "employee"
+    # ... nor close with "Brug din faglige vurdering inden for rammen": the amount is outside it.
+    assert "inden for rammen" not in outcome.reply.text and "Spørg om godkendelse" in outcome.reply.text
 
 
 def test_amount_within_the_limit_keeps_the_badge(demo_db, service):
@@ -117,6 +119,7 @@ def test_an_amount_follow_up_on_a_rule_without_a_limit_is_not_answered_yes(demo_
     outcome = service.answer("hvad hvis det koster 8.000 kr.?", "hjemmeplejen-syd", last_mandate_id="soo-vagtbytte")
     assert outcome.reply.custom["type"] == "no_mandate"
     assert "Ja, det må du" not in outcome.reply.text
+    assert 'Reglen fra før om "Bytte vagt med en kollega" siger ikke noget om beløb.' in outcome.reply.text
 
 
 def test_follow_up_needs_the_previous_entry_in_force_for_the_unit(demo_db, service):
