@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install spacy lexicon db train run test test-fast eval bench bench-admin lock clean
+.PHONY: help install spacy lexicon db train run test test-fast eval eval-seeds bench bench-admin lock clean
 
 help:
 	@echo "make run   - install, build, train when needed, start the bot on SQLite with a demo catalogue"
@@ -86,6 +86,11 @@ test-fast: spacy
 
 eval: train
 	$(BIN)/python -m scripts.evaluate
+
+# Intent macro-F1 of ours vs Rasa's default pipeline over several DIET seeds (SEEDS=1,2,3).
+SEEDS ?= 1,2,3,4,5
+eval-seeds: spacy
+	$(BIN)/python -m scripts.nlu_seeds --seeds $(SEEDS)
 
 bench: train
 	$(BIN)/python -m scripts.bench
