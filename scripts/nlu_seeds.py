@@ -8,7 +8,9 @@ scored on the held-out test split (:func:`scripts.nlu_eval.nlu_items`, each
 model's own FallbackClassifier). Printed: per seed, and mean and sample
 standard deviation per pipeline, and the difference of the means.
 
-Takes about 3 minutes per seed on 2 cores (the two pipelines train side by side).
+Takes about 6 minutes per seed on 2 cores (the two pipelines train side by side): 18 minutes
+for the default three seeds. Measured 2026-11-29, seeds 1-3: ours 0.916 ± 0.004, the default
+pipeline 0.915 ± 0.002 (a tie).
 """
 from __future__ import annotations
 
@@ -76,6 +78,6 @@ def compare(seeds: list[int]) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated DIET random seeds")
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated DIET random seeds")
     args = parser.parse_args()
     print(json.dumps(compare([int(s) for s in args.seeds.split(",")]), indent=2))
