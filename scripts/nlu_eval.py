@@ -132,6 +132,20 @@ def intent_scores(gold: list[str], predicted: list[str]) -> dict:
     }
 
 
+def train_nlu(config: Path, out_dir: Path, name: str) -> Path:
+    """``rasa train nlu`` on data/nlu with ``config``; returns the model path ``out_dir/name.tar.gz``.
+
+    Raises:
+        subprocess.CalledProcessError: the training failed.
+    """
+    subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config),
+         "--nlu", "data/nlu", "--out", str(out_dir), "--fixed-model-name", name],
+        cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return out_dir / f"{name}.tar.gz"
+
+
 def train_baseline(out_dir: Path) -> tuple[Path, float]:
     """Train the NLU of Rasa's default pipeline on data/nlu; returns (model path, seconds).
 
@@ -149,11 +163,7 @@ def train_baseline(out_dir: Path) -> tuple[Path, float]:
     if cached.exists():
         return cached, 0.0
     start = time.monotonic()
-    subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(BASELINE_CONFIG),
-         "--nlu", "data/nlu", "--out", str(out_dir), "--fixed-model-name", "baseline"],
-        cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    train_nlu(BASELINE_CONFIG, out_dir, "baseline")
     cache.mkdir(parents=True, exist_ok=True)
     shutil.copy(out_dir / "baseline.tar.gz", cached)
     return cached, time.monotonic() - start

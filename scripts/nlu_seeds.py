@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 
-from scripts.nlu_eval import BASELINE_CONFIG, ENV, ROOT, intent_scores, nlu_items, parse
+from scripts.nlu_eval import BASELINE_CONFIG, ROOT, intent_scores, nlu_items, parse, train_nlu
 
 PIPELINES = {"ours": ROOT / "config.yml", "rasa_default_pipeline": BASELINE_CONFIG}
 
@@ -49,12 +47,7 @@ def train_and_score(name: str, seed: int, items: list[dict], workdir: Path) -> f
         subprocess.CalledProcessError: the training failed.
     """
     config = seeded_config(PIPELINES[name], seed, workdir / f"{name}-{seed}.yml")
-    subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config), "--nlu", "data/nlu",
-         "--out", str(workdir), "--fixed-model-name", f"{name}-{seed}"],
-        cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    parsed = parse(workdir / f"{name}-{seed}.tar.gz", [i["text"] for i in items])
+    parsed = parse(train_nlu(config, workdir, f"{name}-{seed}"), [i["text"] for i in items])
     return intent_scores([i["intent"] for i in items], [p.intent for p in parsed])["intent_macro_f1"]
 
 
