@@ -35,7 +35,12 @@ class Settings:
         pseudonym_key: secret for the keyed hash of user ids
             (``MANDAT_PSEUDONYM_KEY``).
         min_score: retrieval score below which the bot abstains
-            (``MANDAT_MIN_SCORE``, 0..1).
+            (``MANDAT_MIN_SCORE``, 0..1). Default 0.17, chosen on the dev
+            split of ``tests/data/eval``: the lowest threshold (at margin 0.04)
+            at which fewer than 10 % of the ``none`` questions get a mandate
+            answer (dev: 67.9 % correct, 9.3 % wrong on none; `make eval` shows
+            the whole curve). The issue's 2 % point (``calibrated`` in the
+            report) answers too few questions to ship.
         min_margin: minimal lead of the best entry over the second
             (``MANDAT_MIN_MARGIN``, 0..1); closer means ambiguous: abstain.
         lexicon_dir: the Danish thesaurus and English-Danish word list built
@@ -133,7 +138,7 @@ def get_settings() -> Settings:
             today_override=os.environ.get("MANDAT_TODAY") or None,
             retention_days=int(_env("MANDAT_RETENTION_DAYS", "180")),
             pseudonym_key=_env("MANDAT_PSEUDONYM_KEY", "dev-only-change-me"),
-            min_score=float(_env("MANDAT_MIN_SCORE", "0.22")),
+            min_score=float(_env("MANDAT_MIN_SCORE", "0.17")),
             min_margin=float(_env("MANDAT_MIN_MARGIN", "0.04")),
             lexicon_dir=os.environ.get("MANDAT_LEXICON_DIR", str(var / "lexicon")) or None,
             **_widget_settings(),

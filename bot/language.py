@@ -33,7 +33,7 @@ FRAMING_WORDS = frozenset(
     ud op ind over under efter før hos ved ikke nej ja også altid aldrig nogen noget nogle have har
     havde være er var blive bliver blevet få får fik gøre gør gjort sige siger tage tager ka kan'
     behøve behøver nødt mange meget hele helt andre anden andet egen eget egne hvis når fordi
-    sådan så lidt noget nogen gang nu i dag kr kroner dkk leder lederen lede chef chefen ledelse ledelsen nærmeste""".split()
+    sådan så lidt noget nogen gang nu i dag kr kroner dkk koste koster kostede beløb beløbet leder lederen lede chef chefen ledelse ledelsen nærmeste""".split()
 )
 # English function words: used to detect English questions.
 ENGLISH_WORDS = frozenset(
@@ -43,6 +43,15 @@ ENGLISH_WORDS = frozenset(
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "language_data"
+
+INFORMAL_SPELLINGS = {
+    "ka": "kan", "ku": "kunne", "sku": "skulle", "gi": "give", "gir": "giver", "bli": "blive",
+    "blir": "bliver", "ta": "tage", "tar": "tager", "ha": "have", "ik": "ikke", "ikk": "ikke",
+    "hva": "hvad", "nåt": "noget", "noed": "noget", "osse": "også", "mej": "mig", "dej": "dig", "sgu": "",
+}
+"""Spoken-language spellings in chat ("ka jeg gi hende en kop kakao", "kan ik sove") -> the written
+word, so they count as the word they stand for instead of as unknown words. Sources: Dansk
+Sprognævn on "talesprogsnære stavemåder"; the forms are those of the informal kind in the dev split."""
 
 
 def normalise(text: str) -> str:
@@ -191,9 +200,11 @@ class DanishAnalyzer:
         return f"{meta.get('lang')}_{meta.get('name')} ({mode})"
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
-        """``(token, lemma)`` pairs, lower case; ASCII spellings ("vaelge",
-        "koere") are restored to æøå first where the word is known."""
-        tokens = [self._restore.get(w, w) for w in words(text)]
+        """``(token, lemma)`` pairs, lower case; chat spellings ("gi", "bli")
+        are written out (:data:`INFORMAL_SPELLINGS`) and ASCII spellings
+        ("vaelge", "koere") restored to æøå first where the word is known."""
+        tokens = [INFORMAL_SPELLINGS.get(w, self._restore.get(w, w)) for w in words(text)]
+        tokens = [t for t in tokens if t]
         if not tokens:
             return []
         doc = self._nlp(" ".join(tokens))

@@ -10,7 +10,12 @@ retraining. Two similarities are combined:
   expanded with the thesaurus and the English glossary in
   ``bot/language_data`` (English words looked up as written, then in their
   dictionary form from spacy-lookups-data: "roads" -> "road"); each entry field has a weight (keywords and the
-  leader's example phrasings count most); TF-IDF cosine (Salton & Buckley 1988);
+  leader's example phrasings count most); TF-IDF cosine (Salton & Buckley 1988),
+  except that each asked word counts once, through the best of the catalogue
+  words that match it (its own form, a compound part, a synonym: a max per
+  query term as in ColBERT's MaxSim, Khattab & Zaharia 2020); Danish particle
+  verbs count as the compound noun the catalogue uses ("arbejde over" ->
+  "overarbejde"), the translations of one English word as one word;
 * a character n-gram similarity (3-5-grams inside word boundaries, scikit-learn
   ``TfidfVectorizer(analyzer="char_wb")``), which matches parts of Danish
   compounds ("mentor" ~ "mentorstøtte") and spelling variants.
@@ -70,8 +75,18 @@ COMPOUND_WEIGHT = 0.8
 LEXICON_WEIGHT = 0.4
 """Weight of a catalogue word that the Danish thesaurus (mythes-da, :mod:`bot.lexicon`) relates to an
 asked word the catalogue does not use."""
+PARTICLES = {"over": "over", "ind": "ind", "op": "op", "ud": "ud", "af": "af", "ned": "ned", "om": "om",
+             "fra": "fra", "til": "til", "hjem": "hjem", "frem": "frem", "bort": "bort", "imod": "mod", "mod": "mod"}
+"""Danish verb particles (folded) and the prefix each gives the compound noun ("tage imod" -> "modtage")."""
 ENGLISH_TRANSLATIONS = 3
 """At most this many Danish translations per English word from the dictionary (:mod:`bot.lexicon`)."""
+ENGLISH_FUNCTION_WORDS = frozenset(
+    """a an the i me my mine we us our you your he him his she her it its they them their this that these
+    those which who whom whose what when where why how there here is are am was were be been being do does
+    did have has had can could may might must shall should will would of to in on at by for from with
+    about as into than then so and or but if whether not no yes any some all each every both either
+    neither own same such just only also still very too get gets got getting okay ok please""".split())
+"""English words that say nothing about a question's topic; dropped before translation."""
 
 
 @dataclass(frozen=True)
@@ -195,12 +210,16 @@ class CatalogueIndex:
             "byggesag") stay: they are ordinary words too.
         english_lemmas: look English words up in their dictionary form too
             (:func:`bot.language.english_lemma`); False only for ablations.
+        max_per_word: each asked word counts once, through the best of the
+            words that match it (see :meth:`match`); False (a plain sum over
+            every matched term) only for ablations.
     """
 
     def __init__(self, entries: Sequence[EntryDoc], analyzer: DanishAnalyzer, lexicon: Lexicon | None = None,
-                 unit_names: Iterable[str] = (), english_lemmas: bool = True):
+                 unit_names: Iterable[str] = (), english_lemmas: bool = True, max_per_word: bool = True):
         self.entries = list(entries)
         self.english_lemmas = english_lemmas
+        self.max_per_word = max_per_word
         self.analyzer = analyzer
         self.lexicon = lexicon or Lexicon()
         self._unit_names = _unit_name_pattern(unit_names)
@@ -287,30 +306,34 @@ class CatalogueIndex:
 
     def question_vector(self, question: str, english: bool) -> "QueryVector":
         """The question as weighted, IDF-scaled, L2-normalised terms (see :class:`QueryVector`)."""
-        _, glossary = _language_data()
         text = self.clean_question(question)
+        alternatives: list[list[str]] = []
         if english:
-            mapped = []
-            for word in words(text):
-                forms = (word, english_lemma(word)) if self.english_lemmas else (word,)
-                for form in dict.fromkeys(forms):  # "cars": "cars", then "car"
-                    if form in glossary:
-                        mapped.append(glossary[form])
-                        break
-                    if form in self.lexicon.english:
-                        mapped.extend(self.lexicon.english[form][:ENGLISH_TRANSLATIONS])
-                        break
-                else:
-                    mapped.append(word)
-            text = " ".join(mapped)
+            text, alternatives = self._translate(text)
         tokens = self.analyzer.tokens(text)
         terms = [self.correct(t) for t in self.analyzer.terms_of(tokens)]
+        terms += [t for t in self.particle_compounds(tokens) if t not in terms]
+        # The Danish translations of one English word are one asked word: the first the
+        # catalogue uses stands for it, the others match for it ("clear": "klar", "ly", "tyde").
+        same_word: dict[str, set[str]] = {}
+        for group in alternatives:
+            group_terms = [t for t in dict.fromkeys(self.correct(t) for word in group for t in self.analyzer.terms(word))
+                           if t in terms]
+            if len(group_terms) < 2:
+                continue
+            known = [t for t in group_terms if t in self.idf]
+            head = (known or group_terms)[0]
+            same_word.setdefault(head, set()).update(t for t in known if t != head)
+            terms = [t for t in terms if t == head or t not in group_terms]
         weights: dict[str, float] = defaultdict(float)
         related: dict[str, set[str]] = {}
         for term in terms:
             weights[term] = 1.0
         for term in terms:
             related[term] = {term}
+            for other in same_word.get(term, ()):
+                weights[other] = 1.0
+                related[term].add(other)
             for other, similarity in self.compound_matches(term):
                 weights[other] = max(weights[other], COMPOUND_WEIGHT * similarity)
                 related[term].add(other)
@@ -325,6 +348,66 @@ class CatalogueIndex:
         asked = {t: (self.idf.get(t, self.unknown_idf) ** 2, frozenset(related[t])) for t in set(terms)}
         char_text = " ".join(fold_ascii(l) for _, l in tokens if not _is_stop(l))
         return QueryVector(self._normalise(vector), char_text, asked)
+
+    def _translate(self, text: str) -> tuple[str, list[list[str]]]:
+        """An English question word by word in Danish: ``(text, alternatives)``.
+
+        Each word is looked up as written, then in its dictionary form, first in
+        the glossary ``bot/language_data/english.yaml``, then in the dictionary
+        of :mod:`bot.lexicon` (at most :data:`ENGLISH_TRANSLATIONS` translations;
+        ``alternatives`` lists those of each word that has more than one).
+        English function words are dropped; unknown words are kept as written.
+        """
+        _, glossary = _language_data()
+        mapped: list[str] = []
+        alternatives: list[list[str]] = []
+        for word in words(text):
+            if word in ENGLISH_FUNCTION_WORDS:
+                continue
+            forms = (word, english_lemma(word)) if self.english_lemmas else (word,)
+            for form in dict.fromkeys(forms):  # "cars": "cars", then "car"
+                if form in glossary:
+                    mapped.append(glossary[form])
+                    break
+                if form in self.lexicon.english:
+                    found = list(self.lexicon.english[form][:ENGLISH_TRANSLATIONS])
+                    mapped.extend(found)
+                    if len(found) > 1:
+                        alternatives.append(found)
+                    break
+            else:
+                mapped.append(word)
+        return " ".join(mapped), alternatives
+
+    def particle_compounds(self, tokens: list[tuple[str, str]]) -> list[str]:
+        """Catalogue terms that a Danish particle verb of the question stands for.
+
+        Danish says as a verb and a particle what it writes as one compound
+        noun: "arbejde over" is "overarbejde", "købe ind" is "indkøb", "tage
+        imod" is "modtage" (Dansk Sprognævn, "partikelverber"). For a particle
+        of :data:`PARTICLES` after a verb (next to it or one word later:
+        "arbejder lidt over"), the particle + the verb's lemma or stem is a
+        term when the catalogue uses it; else nothing is added.
+
+        Args:
+            tokens: ``(token, lemma)`` pairs from :meth:`DanishAnalyzer.tokens`.
+
+        Returns:
+            Terms (stemmed, folded) found in the catalogue's vocabulary, in question order.
+        """
+        found: list[str] = []
+        for i, (token, _) in enumerate(tokens):
+            prefix = PARTICLES.get(fold_ascii(token))
+            if prefix is None:
+                continue
+            for _, lemma in tokens[max(0, i - 2):i]:
+                if len(lemma) < 3 or lemma in PARTICLES:
+                    continue
+                for form in (lemma, stem_term(lemma)):
+                    term = stem_term(prefix + fold_ascii(form))
+                    if term in self.idf and term not in found:
+                        found.append(term)
+        return found
 
     def clean_question(self, question: str) -> str:
         """The question without unit names and without what it says it is *not* about.
@@ -365,7 +448,18 @@ class CatalogueIndex:
         if not self.entries:
             return np.zeros(0), np.zeros(0)
         query = self.question_vector(question, english)
-        term_scores = np.array([sum(w * vec.get(t, 0.0) for t, w in query.vector.items()) for vec in self._term_vectors])
+        # Each asked word counts once, through the best of the words that match it (itself, a
+        # compound part, a synonym): "bil" must not count three times for an entry that lists
+        # "tjenestebil", "firmabil" and "kommunebil" (a max per query term, as in ColBERT's
+        # MaxSim, Khattab & Zaharia 2020, over the weighted term vectors of the cosine).
+        if self.max_per_word:
+            related = [terms for _, terms in query.asked.values()]
+            term_scores = np.array([
+                sum(max(query.vector.get(t, 0.0) * vec.get(t, 0.0) for t in terms) for terms in related)
+                for vec in self._term_vectors])
+        else:
+            term_scores = np.array([sum(w * vec.get(t, 0.0) for t, w in query.vector.items())
+                                    for vec in self._term_vectors])
         if query.char_text.strip():
             char_scores = (self._char_matrix @ self._char.transform([query.char_text]).T).toarray().ravel()
         else:
@@ -426,7 +520,7 @@ class Retriever:
     STRICT_FACTOR = 1.25
     """In strict mode (the NLU fell back or said out of scope) the score threshold is this times ``min_score``."""
 
-    def __init__(self, min_score: float = 0.22, min_margin: float = 0.04, outside_margin: float = 0.05,
+    def __init__(self, min_score: float = 0.17, min_margin: float = 0.04, outside_margin: float = 0.05,
                  min_coverage: float = 0.6):
         self.min_score = min_score
         self.min_coverage = min_coverage
@@ -501,7 +595,7 @@ MAX_LEARNED_PER_ENTRY = 50
 
 def build_index(entries: Iterable, analyzer: DanishAnalyzer, lexicon: Lexicon | None = None,
                 unit_names: Iterable[str] = (), learned: Mapping[str, Sequence[str]] | None = None,
-                english_lemmas: bool = True) -> CatalogueIndex:
+                english_lemmas: bool = True, max_per_word: bool = True) -> CatalogueIndex:
     """Index entries (model objects or :class:`EntryDoc`); see :class:`CatalogueIndex` for the rest.
 
     Args:
@@ -516,4 +610,4 @@ def build_index(entries: Iterable, analyzer: DanishAnalyzer, lexicon: Lexicon | 
     if learned:
         docs = [dataclasses.replace(d, learned=tuple(learned[d.id][:MAX_LEARNED_PER_ENTRY]))
                 if learned.get(d.id) else d for d in docs]
-    return CatalogueIndex(docs, analyzer, lexicon, unit_names, english_lemmas)
+    return CatalogueIndex(docs, analyzer, lexicon, unit_names, english_lemmas, max_per_word)

@@ -153,7 +153,11 @@ class MandateService:
         with self._session() as session:
             index = self.index(session)
             parents = unit_parents(session)
-            result = self.retriever.retrieve(index, question, unit_id, parents, settings.today(), strict=strict)
+            # A short message that points back at the last answer ("hvad hvis det koster 8.000?")
+            # is taken as a new question only on a clear match (the strict threshold).
+            follow_up_like = bool(last_mandate_id) and looks_like_follow_up(question)
+            result = self.retriever.retrieve(index, question, unit_id, parents, settings.today(),
+                                             strict=strict or follow_up_like)
             no_limit_topic = None
             if result.answer is None and last_mandate_id:
                 no_limit_topic = self._follow_up(result, question, last_mandate_id, index)

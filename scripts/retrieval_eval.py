@@ -61,7 +61,8 @@ def demo_service():
 
 
 def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: bool = True,
-                  lemmas: str = "default", learned: dict | None = None, english_lemmas: bool = True):
+                  lemmas: str = "default", learned: dict | None = None, english_lemmas: bool = True,
+                  max_per_word: bool = True):
     """The demo catalogue's index built another way, for ablations in ``make eval``.
 
     Args:
@@ -72,6 +73,8 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
         learned: ``{mandate_id: [question, ...]}`` as if HR had linked these questions to
             the entries in the review queue (:func:`bot.service.linked_questions`).
         english_lemmas: False: English words are looked up only as written.
+        max_per_word: False: every matched term of an entry counts (the sum before
+            :meth:`bot.retrieval.CatalogueIndex.match` took the best match per asked word).
     """
     import tempfile
 
@@ -94,7 +97,7 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
         entries = session.execute(select(Mandate)).scalars().all()
         names = [n for u in session.execute(select(Unit)).scalars() for n in (u.name, *(u.aliases or []))]
         return build_index(entries, analyzer, lexicon.load(lexicon_dir), names if unit_names else (), learned,
-                           english_lemmas)
+                           english_lemmas, max_per_word)
 
 
 def rank_ours(service, items: Sequence[dict], index=None) -> list[Ranked]:

@@ -34,6 +34,15 @@ def test_lemmas_reduce_inflections(analyzer):
 
 def test_question_framing_words_are_not_topic_terms(analyzer):
     assert analyzer.terms("Må jeg selv bestemme det, eller skal jeg spørge min leder om lov?") == []
+    # what something costs is not what it is about; the noun "kost" (diet) stays
+    assert analyzer.terms("hvad hvis det koster 3.000 kr.?") == []
+    assert analyzer.terms("særlig kost") != []
+
+
+def test_chat_spellings_count_as_the_words_they_stand_for(analyzer):
+    assert analyzer.terms("ka jeg gi fru hansen en kop kakao hun kan ik sove") == \
+        analyzer.terms("kan jeg give fru hansen en kop kakao hun kan ikke sove")
+    assert "give" in analyzer.lemmas("må jeg gi hende en kop kaffe")
 
 
 @pytest.mark.parametrize(

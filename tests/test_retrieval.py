@@ -5,7 +5,10 @@ import textwrap
 
 import pytest
 
-from bot.retrieval import build_index
+import datetime as dt
+
+from bot.language import DanishAnalyzer
+from bot.retrieval import EntryDoc, Retriever, build_index
 from tests.conftest import import_catalogue
 
 
@@ -125,3 +128,53 @@ def test_inflected_english_words_find_their_danish_translation(demo_db, service)
     # "roads", "cleared", "snows": only the dictionary forms are in the English-Danish word lists.
     assert answer_id(service, "Who decides which roads get cleared first when it snows?", "vej-og-park") == \
         "tm-snerydning-prioritet"
+
+
+def _entry(id_, topic, keywords=(), summary=None):
+    return EntryDoc(id=id_, unit_id="k", topic_key=None, decision="employee", valid_from=None, valid_to=None,
+                    topic=topic, summary=summary or topic + ".", keywords=tuple(keywords))
+
+
+def _best(entries, question):
+    result = Retriever(min_score=0.0, min_margin=0.0).retrieve(
+        build_index(entries, DanishAnalyzer()), question, "k", {"k": None}, dt.date(2026, 11, 29))
+    return result.candidates[0].mandate_id, result
+
+
+def test_an_asked_word_counts_once_however_many_of_its_synonyms_an_entry_lists():
+    # "bil" is related to every car word of the thesaurus. The entry that covers both asked words
+    # must beat the car-sharing entry that lists six car words (with a sum over matched terms,
+    # "bil" counted six times there and the car-sharing entry won, 0.49 against 0.34).
+    entries = [
+        _entry("delebil", "Kommunens delebiler", ["delebil", "tjenestebil", "kommunebil", "firmabil", "bybil",
+                                                  "personbil"]),
+        _entry("cykel", "Cykler og transport", ["cykel", "ladcykel"], "Du må bruge en cykel eller en bil."),
+    ]
+    assert _best(entries, "Må jeg tage bilen eller cyklen?")[0] == "cykel"
+
+
+def test_a_particle_verb_finds_the_compound_noun_of_the_catalogue():
+    entries = [_entry("overarbejde", "Overarbejde", ["overarbejde", "merarbejde"]),
+               _entry("hjemme", "Hjemmearbejde", ["hjemmearbejde", "hjemmekontor"])]
+    best, _ = _best(entries, "skal chefen godkende, før jeg arbejder lidt over?")
+    assert best == "overarbejde"
+    index = build_index(entries, DanishAnalyzer())
+    assert index.particle_compounds(DanishAnalyzer().tokens("jeg arbejder over i aften")) == ["overarbejd"]
+    assert index.particle_compounds(DanishAnalyzer().tokens("jeg går over vejen")) == []
+
+
+def test_an_english_word_with_several_translations_counts_once():
+    from bot.lexicon import Lexicon
+
+    table = Lexicon(english={"souvenir": ("gave", "talent", "evne")}, source="test")
+    entries = [_entry("gaver", "Gaver fra borgere", ["gave", "gavekort"]),
+               _entry("kursus", "Kurser", ["kursus", "talentudvikling", "evne"])]
+    index = build_index(entries, DanishAnalyzer(), table)
+    text, alternatives = index._translate("Which of them may I keep as a souvenir?")
+    assert "which" not in text.split() and "them" not in text.split()  # function words are dropped
+    assert alternatives == [["gave", "talent", "evne"]]
+    query = index.question_vector("Which souvenir?", english=True)
+    assert list(query.asked) == [index.analyzer.terms("gave")[0]]  # one asked word: the first translation the catalogue uses
+    retriever = Retriever(min_score=0.0, min_margin=0.0)
+    result = retriever.retrieve(index, "May I keep a souvenir?", "k", {"k": None}, dt.date(2026, 11, 29))
+    assert result.candidates[0].mandate_id == "gaver"
