@@ -240,7 +240,7 @@ def test_a_near_tie_asks_which_one_and_the_button_answers(live, browser):
     page = new_page(browser)
     open_demo(page, live)
     cards = page.locator(LIVE_CARDS).count()
-    page.fill("#mb-input", "Må jeg ringe til de pårørende?")
+    page.fill("#mb-input", "Hvad må jeg gøre med pårørende?")
     page.press("#mb-input", "Enter")
     choices = page.locator(".mb-replies").last  # buttons are shown for live messages only
     choices.wait_for()
@@ -255,7 +255,7 @@ def test_a_near_tie_can_be_answered_by_typing_which_one(live, browser):
     """Typing "den anden" instead of pressing a button answers from the second option."""
     page = new_page(browser)
     open_demo(page, live)
-    page.fill("#mb-input", "Må jeg ringe til de pårørende?")
+    page.fill("#mb-input", "Hvad må jeg gøre med pårørende?")
     page.press("#mb-input", "Enter")
     choices = page.locator(".mb-replies").last
     choices.wait_for()
