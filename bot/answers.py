@@ -43,6 +43,9 @@ class Reply:
 
 OVER_LIMIT_BADGE = "Over beløbsgrænsen: kræver godkendelse"
 """Badge when the asked amount exceeds the limit of an employee's or team's mandate."""
+RESTRICTION_BADGE = "Undtagelse: tjek reglen"
+"""Badge when the question names a case that the entry restricts (:mod:`bot.restrictions`)."""
+RESTRICTION_CLOSING = "Er du i tvivl, om undtagelsen gælder for dig, så spørg din leder: det er helt i orden at spørge."
 
 
 def _sentence(text: str) -> str:
@@ -62,14 +65,16 @@ def over_limit(entry, amount: int | None) -> bool:
             and amount is not None and amount > entry.limit_dkk)
 
 
-def _headline(entry, amount: int | None) -> str:
+def _headline(entry, amount: int | None, restriction: str | None = None) -> str:
     decision = entry.decision
+    if restriction and not over_limit(entry, amount):
+        rest = "må du selv beslutte" if decision == "employee" else "beslutter I selv i teamet"
+        return f"Se undtagelsen først: {_sentence(restriction)} Passer den ikke på dit tilfælde, {rest}."
     if over_limit(entry, amount):
         who = "du" if decision == "employee" else "I i teamet"
         return (
             f"Ikke ved det beløb: {who} må selv beslutte op til {format_dkk(entry.limit_dkk)}, "
-            f"og du nævner {_sentence(format_dkk(amount))} Over grænsen skal du have det godkendt"
-            f"{' af ' + entry.contact.lower() if entry.contact else ' af din leder'}."
+            f"og du nævner {_sentence(format_dkk(amount))} Over grænsen skal du have det godkendt af din leder."
         )
     if decision == "employee":
         return "Ja, det må du gerne selv beslutte."
@@ -102,6 +107,7 @@ def mandate_reply(
     english: bool = False,
     question_id: int | None = None,
     follow_up: bool = False,
+    restriction: str | None = None,
 ) -> Reply:
     """The answer to a question from one entry.
 
@@ -113,6 +119,10 @@ def mandate_reply(
         english: the question was in English (we answer in Danish and say so).
         question_id: id of the stored question (for feedback buttons).
         follow_up: the question referred back to the previous answer.
+        restriction: the entry's sentence that restricts what was asked
+            (:func:`bot.restrictions.restriction_for`). For an employee's or
+            team's decision the answer then leads with it instead of "Ja",
+            and the payload carries it as ``restriction``.
 
     Returns:
         A :class:`Reply`; ``custom`` follows DESIGN.md: ``{"type":
@@ -124,7 +134,9 @@ def mandate_reply(
         lines.append(f"Det følger reglen fra før om \"{entry.topic}\".")
     if english:
         lines.append("(I answer in Danish, the language of the catalogue.)")
-    lines.append(f"{_headline(entry, amount_dkk)} Emne: {entry.topic}.")
+    over = over_limit(entry, amount_dkk)
+    restriction = restriction if entry.decision in ("employee", "team") and not over else None
+    lines.append(f"{_headline(entry, amount_dkk, restriction)} Emne: {entry.topic}.")
     lines.append(entry.summary)
     conditions = list(entry.conditions or [])
     if conditions:
@@ -144,15 +156,15 @@ def mandate_reply(
     lines.append(_sentence(source))
     if entry.contact:
         lines.append(_sentence(f"Spørgsmål: {entry.contact}"))
-    over = over_limit(entry, amount_dkk)
-    lines.append(OVER_LIMIT_CLOSING if over else _closing(entry.decision))
+    lines.append(OVER_LIMIT_CLOSING if over else RESTRICTION_CLOSING if restriction else _closing(entry.decision))
     custom = {
         "type": "mandate_answer",
         "mandate_id": entry.id,
         "unit": entry.unit_id,
         "decision": entry.decision,
-        "badge": OVER_LIMIT_BADGE if over else DECISION_BADGES[entry.decision],
+        "badge": OVER_LIMIT_BADGE if over else RESTRICTION_BADGE if restriction else DECISION_BADGES[entry.decision],
         "over_limit": over,
+        "restriction": restriction,
         "topic": entry.topic,
         "decided_by": entry.decided_by,
         "summary": entry.summary,

@@ -22,6 +22,7 @@ from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
 from bot.db.session import session_scope
 from bot.language import DanishAnalyzer, looks_like_follow_up
 from bot.privacy import pseudonym, redact
+from bot.restrictions import restriction_for
 from bot import lexicon
 from bot.retrieval import Candidate, CatalogueIndex, RetrievalResult, Retriever, build_index
 
@@ -186,6 +187,7 @@ class MandateService:
                     entry, unit_name=entry.unit.name, asker_unit_id=unit_id,
                     amount_dkk=result.amount_dkk, english=result.english, question_id=qid,
                     follow_up=result.reason == "follow_up",
+                    restriction=restriction_for(question, entry, self.analyzer),
                 )
             else:
                 outside = session.get(Mandate, result.outside.mandate_id) if (

@@ -100,6 +100,8 @@ def test_follow_up_with_a_new_amount_uses_the_previous_entry(demo_db, service):
     follow = service.answer("hvad hvis det koster 3.000 kr.?", "hjemmeplejen-syd", last_mandate_id="soo-smaaindkoeb")
     assert follow.reply.custom["mandate_id"] == "soo-smaaindkoeb"
     assert "Ikke ved det beløb" in follow.reply.text and "fra før" in follow.reply.text
+    # the leader approves above the limit; the entry's contact is whom to ask, not an approver
+    assert "godkendt af din leder" in follow.reply.text
     alone = service.answer("hvad hvis det koster 3.000 kr.?", "hjemmeplejen-syd")
     assert alone.reply.custom["type"] == "no_mandate"
 
@@ -185,3 +187,13 @@ def test_questions_marked_not_relevant_teach_nothing(demo_db, service, session):
     row.status, row.resolved_mandate_id = "not_relevant", "tm-arbejdstoej"  # a stale link is ignored
     session.commit()
     assert service.answer(asked, "vej-og-park", store=False).reply.custom["type"] == "no_mandate"
+
+
+def test_a_restricted_case_is_not_answered_yes(demo_db, service):
+    # Reported by a fresh user: "Ja, det må du gerne selv beslutte" to a gift card, which the rule forbids.
+    outcome = service.answer("Må jeg tage imod et gavekort på 100 kr. fra en borger?", "hjemmeplejen-syd", store=False)
+    assert outcome.reply.custom["mandate_id"] == "sk-gaver"
+    assert outcome.reply.text.startswith("Se undtagelsen først: Du må aldrig tage imod penge, gavekort")
+    assert "Ja, det må du" not in outcome.reply.text
+    allowed = service.answer("Må jeg tage imod en æske chokolade fra en borger?", "hjemmeplejen-syd", store=False)
+    assert allowed.reply.text.startswith("Ja, det må du gerne selv beslutte.")

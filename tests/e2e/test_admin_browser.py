@@ -191,7 +191,12 @@ def test_hr_sees_grouped_questions_and_resolves_them(live_db, admin_url, page, s
     assert resolved and all(q.resolved_mandate_id == "sk-gaver" and q.status_by == "hr" for q in resolved)
 
     page.goto(f"{admin_url}/aktoerskab")
-    page.wait_for_load_state("networkidle")
+    # The charts are drawn on request (matplotlib): wait until every one has loaded, then check them
+    # ("networkidle" alone once let an assertion run before a chart had arrived).
+    assert page.locator(".charts img").count() > 0
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.charts img')].every(img => img.complete && img.naturalWidth > 400)",
+        timeout=30_000)
     for image in page.locator(".charts img").all():
         assert image.evaluate("img => img.complete && img.naturalWidth > 400")
     page.screenshot(path=str(shots / "admin-dashboard.png"), full_page=True)

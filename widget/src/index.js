@@ -365,8 +365,9 @@ class MandatWidget {
     if (contact) details.push(["Spørgsmål til", contact]);
     const closing = lines[lines.length - 1];
     const conditions = custom.conditions || [];
-    // Over the limit the employee or team no longer decides: shown in the leader's colours.
-    const look = custom.over_limit ? "leader" : decision;
+    // Over the limit, or when the question names a case the rule restricts, the employee or team
+    // does not simply decide: shown in the leader's colours.
+    const look = custom.over_limit || custom.restriction ? "leader" : decision;
     return el("article", { class: `mb-card mb-d-${look}`, "aria-label": `Svar om ${custom.topic}`,
       "data-mandate-id": custom.mandate_id, "data-decision": decision },
     el("span", { class: "mb-sr", text: "Mandatbot: " }),
