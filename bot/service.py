@@ -160,7 +160,7 @@ class MandateService:
             result = self.retriever.retrieve(index, question, unit_id, parents, settings.today(),
                                              strict=strict or follow_up_like)
             no_limit_topic = None
-            if result.answer is None and last_mandate_id:
+            if result.answer is None and follow_up_like:
                 no_limit_topic = self._follow_up(result, question, last_mandate_id, index)
             best = result.best
             qid = None
@@ -204,7 +204,8 @@ class MandateService:
 
     @staticmethod
     def _follow_up(result: RetrievalResult, question: str, last_mandate_id: str, index: CatalogueIndex) -> str | None:
-        """Answer from the previous entry when ``question`` is a short follow-up to it.
+        """Answer from the previous entry when ``question`` is a short follow-up to it (the caller has
+        checked :func:`bot.language.looks_like_follow_up`).
 
         Only when the previous entry is still in force for the unit and the
         question has at most two topic words of its own (so "Må vi også selv
@@ -216,7 +217,7 @@ class MandateService:
             In that last case the previous entry's topic (the reply says the
             rule does not speak of amounts), else None.
         """
-        if last_mandate_id not in result.in_scope or not looks_like_follow_up(question):
+        if last_mandate_id not in result.in_scope:
             return None
         if len(index.analyzer.terms(question)) > 2:
             return None
