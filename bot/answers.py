@@ -66,8 +66,10 @@ def over_limit(entry, amount: int | None) -> bool:
 
 
 def _headline(entry, amount: int | None, restriction: str | None = None) -> str:
+    """The first line of an answer; ``restriction`` only for an employee's or team's decision within
+    its limit (:func:`mandate_reply` filters it)."""
     decision = entry.decision
-    if restriction and not over_limit(entry, amount):
+    if restriction:
         rest = "må du selv beslutte" if decision == "employee" else "beslutter I selv i teamet"
         return f"Se undtagelsen først: {_sentence(restriction)} Passer den ikke på dit tilfælde, {rest}."
     if over_limit(entry, amount):

@@ -31,7 +31,7 @@ FRAMING_WORDS = frozenset(
     hvorfor hvor hvilken hvilket hvilke jeg mig min mit mine vi os vores du dig din dit dine de dem
     deres han ham hans hun hende man en et den det der som og eller at til fra på i om med af for
     ud op ind over under efter før hos ved ikke nej ja også altid aldrig nogen noget nogle have har
-    havde være er var blive bliver blevet få får fik gøre gør gjort sige siger tage tager ka kan'
+    havde være er var blive bliver blevet få får fik gøre gør gjort sige siger tage tager
     behøve behøver nødt mange meget hele helt andre anden andet egen eget egne hvis når fordi
     sådan så lidt noget nogen gang nu i dag kr kroner dkk koste koster kostede beløb beløbet leder lederen lede chef chefen ledelse ledelsen nærmeste""".split()
 )

@@ -16,6 +16,7 @@ ASCII-folded), so inflections and æ/ae meet.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from bot.language import DanishAnalyzer, normalise
@@ -47,28 +48,43 @@ def restricts(sentence: str) -> bool:
 def restriction_for(question: str, entry, analyzer: DanishAnalyzer) -> str | None:
     """The first sentence of ``entry`` (conditions, then summary) that restricts what ``question`` asks about.
 
+    Only an employee's or team's decision can be restricted this way (a leader's
+    or someone else's is no "Ja" to begin with): for other decisions, None.
+
     Args:
         question: the user's message.
-        entry: a mandate entry (``topic``, ``summary``, ``conditions``; model or snapshot).
+        entry: a mandate entry (``decision``, ``topic``, ``summary``, ``conditions``; model or snapshot).
         analyzer: the Danish analyser used for retrieval.
 
     Returns:
         The sentence as written in the catalogue, or None when the question names
         nothing that a restricting sentence singles out.
     """
+    if entry.decision not in ("employee", "team"):
+        return None
     asked = set(analyzer.terms(question))
     if not asked:
         return None
-    summary = _sentences(entry.summary)
-    conditions = [s for c in (entry.conditions or []) for s in _sentences(c)]
-    allowed = set(analyzer.terms(entry.topic or ""))
-    for sentence in summary:
-        if not restricts(sentence):
-            allowed |= set(analyzer.terms(sentence))
+    allowed, restricting = _profile(analyzer, entry.topic or "", entry.summary or "", tuple(entry.conditions or ()))
     case = asked - allowed
-    if not case:
-        return None
-    for sentence in [*conditions, *summary]:
-        if restricts(sentence) and case & set(analyzer.terms(sentence)):
+    for sentence, terms in restricting:
+        if case & terms:
             return sentence
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _profile(analyzer: DanishAnalyzer, topic: str, summary: str,
+             conditions: tuple[str, ...]) -> tuple[frozenset, tuple[tuple[str, frozenset], ...]]:
+    """``(allowed terms, ((restricting sentence, its terms), ...))`` of an entry's text, once per text
+    (not on every answer): the topic and the summary's sentences without a restriction are what
+    the entry allows; the restricting sentences come conditions first, then summary."""
+    summary_sentences = _sentences(summary)
+    allowed = set(analyzer.terms(topic))
+    for sentence in summary_sentences:
+        if not restricts(sentence):
+            allowed |= set(analyzer.terms(sentence))
+    restricting = tuple((sentence, frozenset(analyzer.terms(sentence)))
+                        for sentence in [*(s for c in conditions for s in _sentences(c)), *summary_sentences]
+                        if restricts(sentence))
+    return frozenset(allowed), restricting
