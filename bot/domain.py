@@ -1,0 +1,85 @@
+"""Domain rules of the mandate catalogue, defined once (DESIGN.md, "Layout": ``bot/domain``).
+
+Everything else (models, catalogue import, retrieval, rules, answers, the
+admin app) imports these names instead of repeating them:
+
+* who decides (:data:`DECISIONS`), and who decides an exception
+  (:data:`EXCEPTION_DECISIONS`: the four, or ``nobody`` for "never");
+* the units a limit can have (:data:`LIMIT_UNITS`) and which of them convert
+  into each other (:func:`convert`);
+* the situations an entry can be the route for (:data:`ROUTES`);
+* when an entry is in force (:func:`in_force`);
+* the review statuses of a stored question (:data:`QUESTION_STATUSES`) and
+  of an entry's review date (:func:`review_status`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+DECISIONS = ("employee", "team", "leader", "other")
+"""Who decides: the employee, the team, the leader, or someone else (``decided_by`` names them)."""
+
+SELF_DECISIONS = ("employee", "team")
+"""Decisions that let the asker (or their team) act without asking: the "Ja" side of an answer."""
+
+EXCEPTION_DECISIONS = (*DECISIONS, "nobody")
+"""Who decides a case an entry's exception lists; ``nobody``: it is never allowed ("aldrig")."""
+
+LIMIT_UNITS = ("kr", "minutter", "timer", "dage", "personer", "gange")
+"""Units of an entry's limit (catalogue format v2, ``limit: {value, unit}``)."""
+
+ROUTES = ("mistake", "concern")
+"""What an entry can be the route for: ``mistake`` (an adverse event, a medicine error, a data
+breach: what to do after a mistake at work), ``concern`` (concern for a child or a citizen,
+violence, abuse: the duty to report and how). Set on an entry by its leader (format v2, ``route``)."""
+
+QUESTION_STATUSES = ("new", "answered", "not_relevant")
+"""Review status of a stored question: new (in HR's queue), answered (an entry or a reply
+answers it), not_relevant (HR set it aside)."""
+
+_MINUTES = {"minutter": 1.0, "timer": 60.0}
+"""Units of time that convert exactly. Days do not: a working day is not 24 hours, and
+"2 dage" of a substitute is not 48 hours, so days compare only with days."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An entry's limit: ``value`` in ``unit`` (one of :data:`LIMIT_UNITS`).
+
+    Raises:
+        ValueError: on construction, for an unknown unit or a negative value.
+    """
+
+    value: float
+    unit: str
+
+    def __post_init__(self):
+        if self.unit not in LIMIT_UNITS:
+            raise ValueError(f"limit unit must be one of {', '.join(LIMIT_UNITS)}, not {self.unit!r}")
+        if self.value < 0:
+            raise ValueError(f"limit value must be >= 0, not {self.value!r}")
+
+
+def convert(value: float, unit: str, to_unit: str) -> float | None:
+    """``value`` in ``unit`` expressed in ``to_unit``, or None when the two do not convert.
+
+    Minutes and hours convert (60 minutes an hour); every other unit only into itself.
+    """
+    if unit == to_unit:
+        return value
+    if unit in _MINUTES and to_unit in _MINUTES:
+        return value * _MINUTES[unit] / _MINUTES[to_unit]
+    return None
+
+
+def in_force(valid_from: dt.date | None, valid_to: dt.date | None, day: dt.date) -> bool:
+    """True when ``day`` lies within ``valid_from..valid_to`` (both inclusive; None is open)."""
+    return not ((valid_from and day < valid_from) or (valid_to and day > valid_to))
+
+
+def review_status(review_by: dt.date | None, day: dt.date) -> str:
+    """``none`` (no review date), ``due`` (``review_by`` is before ``day``) or ``ok``."""
+    if review_by is None:
+        return "none"
+    return "due" if review_by < day else "ok"
