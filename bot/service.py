@@ -7,7 +7,9 @@ so entries imported or edited at run time are answered at once.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+from pathlib import Path
 import threading
 from dataclasses import dataclass
 
@@ -20,20 +22,26 @@ from bot.catalogue.units import match_unit
 from bot.config import Settings, get_settings
 from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
 from bot.db.session import session_scope
+from bot.decide import Candidate, Decision, load_models
+from bot.embeddings import Embedder, PassageCache, get_embedder
 from bot.language import DanishAnalyzer, looks_like_follow_up
 from bot.privacy import pseudonym, redact
-from bot.restrictions import restriction_for
 from bot import lexicon
-from bot.retrieval import Candidate, CatalogueIndex, RetrievalResult, Retriever, build_index
+from bot.question import Question as ParsedQuestion, parse
+from bot.rules import RuleCheck, check as check_rules
+from bot.retrieval import CatalogueIndex, Retriever, build_index
 
 
 @dataclass
 class Outcome:
-    """What :meth:`MandateService.answer` did: the reply, the retrieval result, the stored question id."""
+    """What :meth:`MandateService.answer` did: the reply, the decision, the stored question id, the parsed
+    question and the rule check of the answering entry (None without one)."""
 
     reply: Reply
-    result: RetrievalResult
+    result: Decision
     question_id: int | None
+    question: ParsedQuestion | None = None
+    check: RuleCheck | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,12 +74,32 @@ class MandateService:
         settings: defaults to :func:`bot.config.get_settings`.
     """
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None):
         self.settings = settings or get_settings()
-        self.retriever = Retriever(self.settings.min_score, self.settings.min_margin)
+        self.retriever = retriever or Retriever(load_models(self.settings.decision_model),
+                                                self.settings.min_score, self.settings.min_margin)
         self._lock = threading.Lock()
         self._index: CatalogueIndex | None = None
         self._fingerprint: tuple | None = None
+        self._passages: PassageCache | None = None
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The sentence embedder (``MANDAT_EMBEDDER``; loaded once per process, None for ``none``).
+
+        Raises:
+            bot.embeddings.EmbedderError: the configured embedder cannot be loaded.
+        """
+        return get_embedder(self.settings.embedder)
+
+    def check_embedder(self) -> str:
+        """Load the embedder now (at start-up) and say which one; raises EmbedderError as :attr:`embedder`."""
+        embedder = self.embedder
+        return embedder.name if embedder is not None else "none (words only)"
+
+    def parse(self, text: str) -> ParsedQuestion:
+        """The message parsed once (:func:`bot.question.parse`) with this service's analyser and embedder."""
+        return parse(text, self.analyzer, self.embedder)
 
     @property
     def analyzer(self) -> DanishAnalyzer:
@@ -95,8 +123,13 @@ class MandateService:
                 entries = session.execute(select(Mandate)).scalars().all()
                 units = session.execute(select(Unit)).scalars().all()
                 names = [n for u in units for n in (u.name, *(u.aliases or []))]
+                embedder = self.embedder
+                if embedder is not None and self._passages is None:
+                    self._passages = PassageCache(embedder, Path(self.settings.var_dir) / "embeddings")
                 self._index = build_index(entries, self.analyzer, lexicon.load(self.settings.lexicon_dir), names,
-                                          linked_questions(session))
+                                          linked_questions(session), passage_cache=self._passages)
+                if self._passages is not None:
+                    self._passages.save()
                 self._fingerprint = fingerprint
             return self._index
 
@@ -131,8 +164,14 @@ class MandateService:
         store: bool = True,
         store_unanswered: bool = True,
         last_mandate_id: str | None = None,
+        carried_case: str | None = None,
     ) -> Outcome:
         """Answer ``question`` for ``unit_id``; store it (redacted) when ``store``.
+
+        The one flow (DESIGN.md): the message is parsed once (:meth:`parse`), retrieval
+        returns a frozen :class:`bot.decide.Decision`, the entry's rules are checked
+        (:func:`bot.rules.check`), the question is recorded, and :mod:`bot.answers`
+        renders the reply.
 
         Args:
             question: the user's whole message.
@@ -146,52 +185,42 @@ class MandateService:
             last_mandate_id: the entry of the previous answer in this
                 conversation; a short follow-up ("hvad hvis det koster
                 8.000?") that retrieval cannot place is answered from it.
+            carried_case: the exception case matched in the previous answer
+                (:attr:`bot.rules.RuleCheck.case`): a follow-up keeps it.
 
         Raises:
             KeyError: ``unit_id`` is not a known unit.
+            bot.embeddings.EmbedderError: the configured embedder cannot be loaded.
         """
+        parsed = self.parse(question)
         settings = self.settings
         with self._session() as session:
             index = self.index(session)
             parents = unit_parents(session)
             # A short message that points back at the last answer ("hvad hvis det koster 8.000?")
-            # is taken as a new question only on a clear match (the strict threshold).
+            # is taken as a new question only on a clear match (strict).
             follow_up_like = bool(last_mandate_id) and looks_like_follow_up(question)
-            result = self.retriever.retrieve(index, question, unit_id, parents, settings.today(),
-                                             strict=strict or follow_up_like)
+            decision = self.retriever.retrieve(index, parsed, unit_id, parents, settings.today(),
+                                               strict=strict or follow_up_like)
             no_limit_topic = None
-            if result.answer is None and follow_up_like:
-                no_limit_topic = self._follow_up(result, question, last_mandate_id, index)
-            best = result.best
-            qid = None
-            if store and (result.answer or store_unanswered):
-                row = Question(
-                    unit_id=unit_id, user_pseudonym=pseudonym(user_id, settings.pseudonym_key),
-                    text=redact(question), intent=intent,
-                    outcome="answered" if result.answer else "unanswered",
-                    mandate_id=result.answer.mandate_id if result.answer else None,
-                    decision=result.answer.decision if result.answer else None,
-                    best_mandate_id=best.mandate_id if best else None,
-                    best_score=round(best.score, 4) if best else None,
-                    status="answered" if result.answer else "new",
-                )
-                session.add(row)
-                session.flush()
-                qid = row.id
-            if result.reason == "tie":
-                options = [session.get(Mandate, c.mandate_id) for c in result.candidates[:2]]
-                reply = clarify_reply(options, qid)
-            elif result.answer:
-                entry = session.get(Mandate, result.answer.mandate_id)
+            if decision.action != "answer" and follow_up_like:
+                decision, no_limit_topic = self._follow_up(decision, parsed, last_mandate_id, index)
+            entry = session.get(Mandate, decision.answer.mandate_id) if decision.answer else None
+            check = None
+            if entry is not None:
+                check = check_rules(parsed, entry, embedder=self.embedder, analyzer=self.analyzer,
+                                    carried_case=carried_case if decision.reason == "follow_up" else None)
+            qid = self._record(session, parsed, unit_id, user_id, intent, decision,
+                               store and (decision.answer is not None or store_unanswered))
+            if decision.action == "clarify":
+                reply = clarify_reply([session.get(Mandate, c.mandate_id) for c in decision.options], qid)
+            elif entry is not None:
                 reply = mandate_reply(
-                    entry, unit_name=entry.unit.name, asker_unit_id=unit_id,
-                    amount_dkk=result.amount_dkk, english=result.english, question_id=qid,
-                    follow_up=result.reason == "follow_up",
-                    restriction=restriction_for(question, entry, self.analyzer),
-                )
+                    entry, unit_name=entry.unit.name, asker_unit_id=unit_id, amount_dkk=parsed.amount_dkk,
+                    english=parsed.english, question_id=qid, follow_up=decision.reason == "follow_up", check=check)
             else:
-                outside = session.get(Mandate, result.outside.mandate_id) if (
-                    result.outside and result.reason == "other_unit") else None
+                outside = session.get(Mandate, decision.outside.mandate_id) if (
+                    decision.outside and decision.reason == "other_unit") else None
                 expired = outside is not None and not outside.in_force(settings.today())
                 reply = no_answer_reply(
                     qid,
@@ -200,11 +229,33 @@ class MandateService:
                     outside_valid_to=outside.valid_to if expired else None,
                     previous_topic=no_limit_topic,
                 )
-            return Outcome(reply, result, qid)
+            return Outcome(reply, decision, qid, parsed, check)
+
+    def _record(self, session: Session, parsed: ParsedQuestion, unit_id: str, user_id: str | None,
+                intent: str | None, decision: Decision, store: bool) -> int | None:
+        """Store the question (redacted) with what the bot did; its id, or None when not ``store``."""
+        if not store:
+            return None
+        best = decision.best
+        answered = decision.answer is not None
+        row = Question(
+            unit_id=unit_id, user_pseudonym=pseudonym(user_id, self.settings.pseudonym_key),
+            text=redact(parsed.text), intent=intent,
+            outcome="answered" if answered else "unanswered",
+            mandate_id=decision.answer.mandate_id if answered else None,
+            decision=decision.answer.decision if answered else None,
+            best_mandate_id=best.mandate_id if best else None,
+            best_score=round(best.score, 4) if best else None,
+            status="answered" if answered else "new",
+        )
+        session.add(row)
+        session.flush()
+        return row.id
 
     @staticmethod
-    def _follow_up(result: RetrievalResult, question: str, last_mandate_id: str, index: CatalogueIndex) -> str | None:
-        """Answer from the previous entry when ``question`` is a short follow-up to it (the caller has
+    def _follow_up(decision: Decision, parsed: ParsedQuestion, last_mandate_id: str,
+                   index: CatalogueIndex) -> tuple[Decision, str | None]:
+        """Answer from the previous entry when ``parsed`` is a short follow-up to it (the caller has
         checked :func:`bot.language.looks_like_follow_up`).
 
         Only when the previous entry is still in force for the unit and the
@@ -214,19 +265,17 @@ class MandateService:
         8.000?" after a rule about swapping shifts is not answered "ja".
 
         Returns:
-            In that last case the previous entry's topic (the reply says the
-            rule does not speak of amounts), else None.
+            ``(decision, previous topic)``: the decision answered from the previous entry, or
+            unchanged; the previous topic only in that last case (the reply says the rule
+            does not speak of amounts).
         """
-        if last_mandate_id not in result.in_scope:
-            return None
-        if len(index.analyzer.terms(question)) > 2:
-            return None
+        if last_mandate_id not in decision.in_scope or len(parsed.terms) > 2:
+            return decision, None
         entry = next(e for e in index.entries if e.id == last_mandate_id)
-        if result.amount_dkk is not None and entry.limit_dkk is None:
-            return entry.topic
-        result.answer = Candidate(entry.id, entry.unit_id, entry.decision, 0.0, True)
-        result.reason = "follow_up"
-        return None
+        if parsed.amount_dkk is not None and entry.limit_dkk is None:
+            return decision, entry.topic
+        return dataclasses.replace(decision, action="answer", reason="follow_up",
+                                   answer=Candidate(entry.id, entry.unit_id, entry.decision, 0.0, True)), None
 
     def answer_from_entry(self, mandate_id: str, unit_id: str, question_id: int | None = None) -> Reply:
         """The answer from a chosen entry (the user picked it after "Mener du ...?").
@@ -280,6 +329,65 @@ class MandateService:
             session.flush()
             return row.id
 
+    def preview_draft(self, question: str, unit_id: str, draft: Mandate, *,
+                      linked: tuple[str, ...] = ()) -> Outcome:
+        """The answer to ``question`` in ``unit_id`` with ``draft`` in the catalogue; nothing is stored.
+
+        The admin app's preview: ``draft`` (a transient :class:`Mandate` built from an unsaved
+        entry form, in no session) replaces the stored entry with its id, or is added when there
+        is none. The same flow as :meth:`answer` (parse, retrieval and its calibrated decision,
+        :func:`bot.rules.check`, :mod:`bot.answers`) runs on a throwaway index of that catalogue;
+        the cached index is left as it is. ``linked`` are question texts to treat as linked to
+        the draft in the review queue (the review queue shows what a link would change).
+
+        Returns:
+            An :class:`Outcome` with ``question_id`` None; its ``check`` is the rule check of the
+            answering entry (the draft or another one), None without an answer.
+
+        Raises:
+            KeyError: ``unit_id`` is not a known unit.
+            bot.embeddings.EmbedderError: the configured embedder cannot be loaded.
+        """
+        parsed = self.parse(question)
+        settings = self.settings
+        with self._session() as session:
+            units = {u.id: u for u in session.execute(select(Unit)).scalars()}
+            if unit_id not in units:
+                raise KeyError(unit_id)
+            entries = [e for e in session.execute(select(Mandate)).scalars() if e.id != draft.id] + [draft]
+            learned = linked_questions(session)
+            if linked:
+                learned[draft.id] = list(dict.fromkeys([*linked, *learned.get(draft.id, [])]))
+            embedder = self.embedder
+            with self._lock:
+                if embedder is not None and self._passages is None:
+                    self._passages = PassageCache(embedder, Path(settings.var_dir) / "embeddings")
+            names = [n for u in units.values() for n in (u.name, *(u.aliases or []))]
+            index = build_index(entries, self.analyzer, lexicon.load(settings.lexicon_dir), names, learned,
+                                passage_cache=self._passages)
+            decision = self.retriever.retrieve(index, parsed, unit_id, unit_parents(session), settings.today())
+            by_id = {e.id: e for e in entries}
+            entry = by_id.get(decision.answer.mandate_id) if decision.answer else None
+            check = check_rules(parsed, entry, embedder=embedder, analyzer=self.analyzer) if entry else None
+            if decision.action == "clarify":
+                reply = clarify_reply([by_id[c.mandate_id] for c in decision.options], None)
+            elif entry is not None:
+                owner = units.get(entry.unit_id)
+                reply = mandate_reply(
+                    entry, unit_name=owner.name if owner else entry.unit_id, asker_unit_id=unit_id,
+                    amount_dkk=parsed.amount_dkk, english=parsed.english, question_id=None, check=check)
+            else:
+                outside = by_id.get(decision.outside.mandate_id) if (
+                    decision.outside and decision.reason == "other_unit") else None
+                expired = outside is not None and not outside.in_force(settings.today())
+                owner = units.get(outside.unit_id) if outside is not None else None
+                reply = no_answer_reply(
+                    None,
+                    outside_topic=outside.topic if outside else None,
+                    outside_unit_name=(owner.name if owner else outside.unit_id) if outside else None,
+                    outside_valid_to=outside.valid_to if expired else None,
+                )
+            return Outcome(reply, decision, None, parsed, check)
 
 @functools.lru_cache(maxsize=1)
 def default_service() -> MandateService:

@@ -191,12 +191,14 @@ def fill_large(url: str, n_entries: int = 10_000, n_questions: int = 50_000, see
             w1, w2, w3 = rnd.sample(WORDS, 3)
             unit = rnd.choice(unit_ids)
             decision = rnd.choice(DECISIONS)
+            limit = rnd.choice([None, 500, 2000, 10000])
             entries.append(dict(
                 id=f"post-{i:05d}", unit_id=unit, topic=f"{w1.capitalize()} og {w2} ved {w3} ({i})",
                 topic_key=f"emne-{i % 2500:04d}", decision=decision,
                 decided_by="Visitationen" if decision == "other" else None,
                 summary=f"Du må selv beslutte om {w1} og {w2}, når det handler om {w3}.",
-                conditions=[f"Husk at tale med kollegerne om {w3}."], limit_dkk=rnd.choice([None, 500, 2000, 10000]),
+                conditions=[f"Husk at tale med kollegerne om {w3}."], limit_value=limit,
+                limit_unit="kr" if limit is not None else None,
                 inform=None, how=None, examples=[f"Må jeg selv bestemme om {w1} til {w3}?"], keywords=[w1, w2],
                 source="Personalehåndbogen", contact="Teamleder",
                 valid_from=dt.date(2025, 1, 1), valid_to=rnd.choice([None] * 9 + [dt.date(2025, 12, 31)]),

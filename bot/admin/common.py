@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,10 @@ FIELD_LABELS = {
     "decided_by": "Besluttes af",
     "summary": "Kort svar",
     "conditions": "Betingelser",
+    "exceptions": "Undtagelser",
+    "limit": "Grænse",
+    "limit_value": "Grænse",
+    "limit_unit": "Grænsens enhed",
     "limit_dkk": "Beløbsgrænse (kr.)",
     "inform": "Giv besked til",
     "how": "Sådan gør du",
@@ -48,8 +53,34 @@ FIELD_LABELS = {
     "valid_from": "Gælder fra",
     "valid_to": "Gælder til",
     "review_by": "Gennemgås senest",
+    "route": "Vej ved fejl eller bekymring",
+    "version": "Formatversion",
+    "units": "Enheder",
+    "mandates": "Poster",
+    "name": "Navn",
+    "parent": "Overordnet enhed",
+    "aliases": "Andre navne",
 }
-"""Danish labels of the catalogue fields (YAML v1 names as keys)."""
+"""Danish labels of the catalogue fields (format v2 and the v1 ``limit_dkk``), the entry form's limit
+inputs (``limit_value``, ``limit_unit``) and the unit fields: the one source of field labels in the app."""
+
+_ITEM_FIELD = re.compile(r"^(?P<name>\w+)\[(?P<number>\d+)\](?:\.\w+)?$")
+
+
+def field_label(name: str) -> str:
+    """The Danish label of a field, as validation errors name it (the name itself when unknown).
+
+    ``limit.value``/``limit.unit`` are the limit's inputs; ``exceptions[2].decision`` is
+    "Undtagelser (nr. 2)".
+    """
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    if name.startswith("limit."):
+        return FIELD_LABELS.get(name.replace(".", "_", 1), FIELD_LABELS["limit"])
+    match = _ITEM_FIELD.match(name)
+    if match and match["name"] in FIELD_LABELS:
+        return f"{FIELD_LABELS[match['name']]} (nr. {match['number']})"
+    return name
 
 
 def db() -> Session:
@@ -200,7 +231,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         DECISION_LABELS=DECISION_LABELS, ROLE_LABELS=ROLE_LABELS, STATUS_LABELS=STATUS_LABELS,
-        FIELD_LABELS=FIELD_LABELS, url_with=url_with,
+        FIELD_LABELS=FIELD_LABELS, field_label=field_label, url_with=url_with,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -17,16 +17,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.admin.auth import current, login_required, require_edit, require_read
-from bot.admin.common import (
-    FIELD_LABELS, db, forbidden, make_page, parse_date, parse_int, service, today, unit_tree,
-)
+from bot.admin.common import FIELD_LABELS, db, forbidden, make_page, parse_date, parse_int, service, today, unit_tree
 from bot.admin.forms import (
-    EntryForm, diff_values, display, slugify, spec_values, validate_form, values_to_form,
+    EXCEPTION_DECISION_LABELS, FORM_FIELDS, LEGACY_FORM_FIELDS, ROUTE_LABELS, EntryForm, diff_values, display,
+    draft_entry, exception_text, field_label, format_limit, limit_warnings, slugify, spec_values, validate_form,
+    values_to_form,
 )
+from bot.admin.preview import draft_answer, saved_answer
 from bot.catalogue.edit import EditConflict, mandate_values, save_mandate
-from bot.catalogue.schema import MANDATE_FIELDS
+from bot.catalogue.schema import EXCEPTION_SYNTAX, MANDATE_FIELDS, MandateSpec
 from bot.catalogue.tree import ancestors, descendants
 from bot.db.models import DECISIONS, Mandate, MandateHistory, Question, utcnow
+from bot.domain import LIMIT_UNITS
 
 bp = Blueprint("entries", __name__)
 
@@ -38,13 +40,6 @@ SHOW_FILTERS = {
     "gennemgang": "Gennemgang overskredet",
     "tilsidesaetter": "Tilsidesætter en overordnet post",
     "arvet": "Arvet ovenfra (kun læse)",
-}
-REASONS = {
-    "answered": "Botten svarer ud fra posten nedenfor.",
-    "low_score": "Ingen post passer godt nok: botten siger ærligt, at den ikke ved det, og gemmer spørgsmålet til HR.",
-    "tie": "To poster passer næsten lige godt: botten svarer ikke for ikke at gætte.",
-    "other_unit": "En post for en anden enhed (eller en udløbet post) passer bedre: botten svarer ikke.",
-    "no_entries": "Der er ingen poster for enheden.",
 }
 MAX_QUESTION_LINKS = 200
 _override_lock = threading.Lock()
@@ -134,7 +129,8 @@ def entry_flags(entries: list[Mandate]) -> dict[str, dict[str, Any]]:
 
 
 def _form_from_request(mandate_id: str | None = None) -> EntryForm:
-    values = {name: request.form.get(name, "") for name in MANDATE_FIELDS}
+    values = {name: request.form.get(name, "") for name in FORM_FIELDS}
+    values.update({name: request.form[name] for name in LEGACY_FORM_FIELDS if name in request.form})
     if mandate_id is not None:
         values["id"] = mandate_id
     return EntryForm(values)
@@ -160,15 +156,20 @@ def _visible_questions(ids: list[int]) -> list[Question]:
 
 
 def _render_form(form: EntryForm, *, mode: str, entry: Mandate | None = None, version: int | None = None,
-                 questions: list[Question] | None = None, status: int = 200, copied_from: str | None = None):
+                 questions: list[Question] | None = None, status: int = 200, copied_from: str | None = None,
+                 draft_preview: dict[str, Any] | None = None):
     tree = unit_tree()
     access = current().access
     choices = tree.choices(access.editable)
     return render_template(
         "entry_form.html", form=form, mode=mode, entry=entry, version=version, unit_choices=choices,
+        labels=FIELD_LABELS, limit_units=LIMIT_UNITS, route_labels=ROUTE_LABELS,
+        exception_labels=EXCEPTION_DECISION_LABELS, exception_syntax=EXCEPTION_SYNTAX,
         decisions=DECISIONS, questions=questions or [], question_ids=",".join(str(q.id) for q in questions or []),
         question_texts=Counter(q.text.strip() for q in questions or []).most_common(),
-        preview_units=tree.choices(access.readable), copied_from=copied_from,
+        preview_units=tree.choices(access.editable), copied_from=copied_from, draft_preview=draft_preview,
+        preview_url=url_for("entries.preview_edit", mandate_id=entry.id) if mode == "edit" else url_for(
+            "entries.preview_new"),
     ), status
 
 
@@ -190,7 +191,7 @@ def _conflict(mine: dict[str, Any], mandate_id: str, status: int = 409):
     theirs = mandate_values(stored)
     last = db().execute(select(MandateHistory).where(MandateHistory.mandate_id == mandate_id)
                         .order_by(MandateHistory.id.desc()).limit(1)).scalar_one_or_none()
-    rows = [(name, FIELD_LABELS[name], display(name, mine.get(name)), display(name, theirs.get(name)),
+    rows = [(name, field_label(name), display(name, mine.get(name)), display(name, theirs.get(name)),
              mine.get(name) != theirs.get(name)) for name in MANDATE_FIELDS]
     return render_template("conflict.html", entry=stored, rows=rows, mine_form=values_to_form(mine),
                            last=last, tree=unit_tree()), status
@@ -203,6 +204,12 @@ def _history_items(rows: list[MandateHistory]) -> list[tuple[MandateHistory, lis
         diffs = diff_values({k: v[0] for k, v in changes.items()}, {k: v[1] for k, v in changes.items()})
         items.append((row, diffs))
     return items
+
+
+def _flash_limit_warnings(spec: MandateSpec) -> None:
+    """Flash the save warning (:func:`bot.admin.forms.limit_warnings`): the entry is saved all the same."""
+    for message in limit_warnings(spec):
+        flash(f"Bemærk: {message}", "warning")
 
 
 def _link_questions(questions: list[Question], mandate_id: str) -> None:
@@ -290,6 +297,8 @@ def view(mandate_id: str):
     local_units = [] if access.can_edit_unit(entry.unit_id) else [
         u for u in (access.editable or []) if entry.unit_id in ancestors(u, unit_tree().parents)]
     return render_template("entry.html", entry=entry, values=mandate_values(entry), flags=entry_flags([entry])[entry.id],
+                           labels=FIELD_LABELS, route_labels=ROUTE_LABELS, exception_text=exception_text,
+                           format_limit=format_limit,
                            items=_history_items(history), tree=unit_tree(), linked=linked,
                            can_override=bool(local_units),
                            retire_default=(today() - dt.timedelta(days=1)).isoformat())
@@ -357,6 +366,7 @@ def new():
         message += (f" {len(questions)} spørgsmål er markeret som besvaret af den; spørger nogen igen på samme "
                     "måde, svarer botten med den.")
     flash(message, "success")
+    _flash_limit_warnings(spec)
     return redirect(url_for("entries.view", mandate_id=spec.id))
 
 
@@ -386,6 +396,7 @@ def edit(mandate_id: str):
         flash("Der var ingen ændringer at gemme.", "info")
     else:
         flash("Ændringerne er gemt. Botten svarer ud fra dem med det samme.", "success")
+        _flash_limit_warnings(spec)
     return redirect(url_for("entries.view", mandate_id=mandate_id))
 
 
@@ -450,27 +461,74 @@ def preview():
             abort(400, description="Vælg en enhed.")
         require_read(unit)
         if question:
-            result = preview_answer(question, unit)
+            result = saved_answer(question, unit)
     fragment = request.headers.get("X-Requested-With") == "fetch"
     template = "preview_result.html" if fragment else "preview.html"
     return render_template(template, result=result, question=question, unit=unit,
                            unit_choices=tree.choices(access.readable), tree=tree)
 
 
-def preview_answer(question: str, unit: str) -> dict[str, Any]:
-    """The bot's answer for ``question`` in ``unit`` (``store=False``), with the candidates."""
-    outcome = service().answer(question, unit, store=False)
-    result = outcome.result
-    ids = [c.mandate_id for c in result.candidates] + ([result.outside.mandate_id] if result.outside else [])
-    topics = dict(db().execute(select(Mandate.id, Mandate.topic).where(Mandate.id.in_(ids))).all()) if ids else {}
+@bp.route("/poster/ny/forhaandsvis", methods=["POST"])
+@login_required()
+def preview_new():
+    """"Forhåndsvis svar" on the new-entry form: the answer with the unsaved entry added to the catalogue."""
+    if not current().access.can_edit_any:
+        forbidden("Du har ikke ret til at oprette poster. En administrator kan give HR-brugere redigeringsret.")
+    return _preview_draft(None)
+
+
+@bp.route("/poster/<mandate_id>/forhaandsvis", methods=["POST"])
+@login_required()
+def preview_edit(mandate_id: str):
+    """"Forhåndsvis svar" on the edit form: the answer with the unsaved form in place of the saved entry."""
+    entry = _get_entry(mandate_id)
+    require_edit(entry.unit_id)
+    return _preview_draft(entry)
+
+
+def _preview_draft(entry: Mandate | None):
+    """The answer to the form's test question with the form's values as a draft entry (nothing is saved).
+
+    The draft must validate like a save; the test question is asked as an employee of one of the user's
+    own units (``preview_unit``, default the draft's unit). Fetched (``X-Requested-With: fetch``) it is a
+    fragment for the form's side panel; without JavaScript the form is shown again, unsaved values kept,
+    with the answer next to it.
+    """
     access = current().access
-    return {
-        "text": outcome.reply.text,
-        "custom": outcome.reply.custom,
-        "reason": result.reason,
-        "reason_text": REASONS.get(result.reason, result.reason),
-        "answer": result.answer,
-        "candidates": [(c, topics.get(c.mandate_id, ""), access.can_read_unit(c.unit_id)) for c in result.candidates],
-        "outside": result.outside,
-        "outside_topic": topics.get(result.outside.mandate_id) if result.outside else None,
-    }
+    tree = unit_tree()
+    form = _form_from_request(entry.id if entry is not None else None)
+    unit = form.values.get("unit", "").strip()
+    if unit in tree.parents:
+        require_edit(unit)
+    question = (request.form.get("preview_question") or "").strip()[:500]
+    asker = (request.form.get("preview_unit") or unit).strip()
+    if asker in tree.parents and not access.can_edit_unit(asker):
+        forbidden("Du kan kun forhåndsvise svar for dine egne enheder og enhederne under dem.")
+    if entry is None:
+        form.values["id"] = form.values.get("id", "").strip()
+        if not form.values["id"] and form.values.get("topic", "").strip():
+            form.values["id"] = _unique_id(slugify(form.values["topic"]))
+    spec = validate_form(form, tree.parents)
+    if spec is not None and entry is None and db().get(Mandate, spec.id) is not None:
+        form.error("id", "Der findes allerede en post med dette id. Vælg et andet.")
+        spec = None
+    problems = []
+    if spec is None:
+        fields = ", ".join(f"«{field_label(name)}»" if name else "formularen" for name in form.errors)
+        problems.append(f"Ret først felterne markeret med rødt ({fields}): udkastet skal være gyldigt, før botten "
+                        "kan svare ud fra det.")
+    if not question:
+        problems.append("Skriv et spørgsmål, som en medarbejder ville stille det.")
+    if asker not in tree.parents:
+        problems.append("Vælg medarbejderens enhed.")
+    draft = draft_entry(spec) if spec is not None else None
+    result = draft_answer(question, asker, draft) if not problems else None
+    preview = {"result": result, "problems": problems, "question": question, "asker": asker,
+               "warnings": limit_warnings(spec) if spec is not None else []}
+    status = 400 if problems else 200
+    if request.headers.get("X-Requested-With") == "fetch":
+        return render_template("preview_draft_result.html", **preview, tree=tree), status
+    questions = _visible_questions(_question_ids(request.form.get("question_ids"))) if entry is None else []
+    return _render_form(form, mode="edit" if entry is not None else "new", entry=entry,
+                        version=parse_int(request.form.get("version"), -1) if entry is not None else None,
+                        questions=questions, status=status, draft_preview=preview)

@@ -21,9 +21,10 @@ from sqlalchemy import and_, func, or_, select
 
 from bot.admin.auth import current, login_required
 from bot.admin.common import (
-    STATUS_LABELS, db, forbidden, make_page, parse_date, safe_next, unit_tree,
+    STATUS_LABELS, db, forbidden, make_page, parse_date, safe_next, service, unit_tree,
 )
 from bot.admin.grouping import DEFAULT_THRESHOLD, group_texts
+from bot.admin.preview import LinkPreview, link_preview
 from bot.catalogue.tree import descendants
 from bot.db.models import QUESTION_STATUSES, Feedback, Mandate, Question, utcnow
 
@@ -38,6 +39,8 @@ STATUS_FILTERS = {"ny": "Nye", "besvaret": "Besvaret", "ikke-relevant": "Ikke re
 KIND_FILTERS = {"": "Ubesvarede og negativ feedback", "ubesvaret": "Kun ubesvarede",
                 "feedback": "Kun svar med negativ feedback"}
 FEEDBACK_LABELS = {"up": "👍", "down": "👎", "mistake": "Fejl i svaret"}
+MAX_LINK_PREVIEWS = 3
+"""Before a link, the answers of at most this many of the group's formulations are shown and checked."""
 _cache_lock = threading.Lock()
 
 
@@ -258,15 +261,94 @@ def queue():
         groups = [QuestionGroup([r]) for r in rows]
         shown_rows = len(rows)
     _attach_feedback(groups)
+    guesses = {g.ids: _best_guess(g) for g in groups}
     topics = _topics({g.best[0] for g in groups} | {m for g in groups for m in g.resolved}
-                     | {q.mandate_id for g in groups for q in g.questions if q.mandate_id})
+                     | {q.mandate_id for g in groups for q in g.questions if q.mandate_id}
+                     | {m for m in guesses.values() if m})
     return render_template(
         "questions.html", groups=groups, page=page, total=total, filters=filters, tree=tree,
         unit_choices=tree.choices(access.question_units), status_filters=STATUS_FILTERS, kind_filters=KIND_FILTERS,
         topics=topics, review_status=review_status, feedback_labels=FEEDBACK_LABELS,
         grouped_limit=MAX_GROUPED if filters.view == "grupper" and total > MAX_GROUPED else None,
-        shown_rows=shown_rows, can_create=access.can_edit_any,
+        shown_rows=shown_rows, can_create=access.can_edit_any, guesses=guesses,
     )
+
+
+def _best_guess(group: QuestionGroup) -> str | None:
+    """The entry the link form is pre-filled with: the one the group is already linked to, else the bot's
+    best candidate when it stored the questions, else a fresh ranking of the group's question (nothing
+    is stored). Only entries the user may read."""
+    access = current().access
+    stored = [*group.resolved, group.best[0]]
+    for mandate_id in stored:
+        if mandate_id:
+            entry = db().get(Mandate, mandate_id)
+            if entry is not None and access.can_read_unit(entry.unit_id):
+                return mandate_id
+    centre = group.centre
+    if not centre.unit_id or centre.unit_id not in unit_tree().parents:
+        return None
+    outcome = service().answer(centre.text, centre.unit_id, store=False)
+    for candidate in outcome.result.candidates:
+        if access.can_read_unit(candidate.unit_id):
+            return candidate.mandate_id
+    return None
+
+
+def _selected_questions(ids: list[int]) -> list[Question]:
+    """The questions ``ids`` in id order; 404 when one is missing, 403 when one is outside the user's units."""
+    rows = db().execute(select(Question).where(Question.id.in_(ids)).order_by(Question.id)).scalars().all()
+    if len(rows) != len(set(ids)):
+        abort(404)
+    access = current().access
+    if any(not access.can_see_question(q.unit_id) for q in rows):
+        forbidden("Et af spørgsmålene hører til en enhed, du ikke har adgang til.")
+    return rows
+
+
+def _link_previews(rows: list[Question], entry: Mandate) -> list[LinkPreview]:
+    """The answers the group's most frequent formulations (at most :data:`MAX_LINK_PREVIEWS`, each in the
+    unit it was asked in most often) would get once linked to ``entry`` (:func:`bot.admin.preview.link_preview`)."""
+    units: dict[str, Counter] = {}
+    parents = unit_tree().parents
+    for question in rows:
+        text = question.text.strip()
+        if text and question.unit_id in parents:
+            units.setdefault(text, Counter())[question.unit_id] += 1
+    ranked = sorted(units.items(), key=lambda item: -sum(item[1].values()))[:MAX_LINK_PREVIEWS]
+    return [link_preview(text, counts.most_common(1)[0][0], entry) for text, counts in ranked]
+
+
+def _render_link(rows: list[Question], entry: Mandate | None, next_url: str, mandate_id: str = "",
+                 status: int = 200):
+    """The link step: the answers after the link, the warning, and the form that links."""
+    previews = _link_previews(rows, entry) if entry is not None else []
+    texts = Counter(q.text.strip() for q in rows if q.text.strip())
+    return render_template(
+        "link.html", entry=entry, mandate_id=entry.id if entry is not None else mandate_id, previews=previews,
+        ids=",".join(str(q.id) for q in rows), count=len(rows), next_url=next_url, tree=unit_tree(),
+        excluded=any(p.excluded for p in previews), wrong_yes=any(p.wrong_yes for p in previews),
+        more_texts=max(0, len(texts) - len(previews)),
+    ), status
+
+
+@bp.route("/spoergsmaal/tilknyt", methods=["POST"])
+@login_required()
+def link():
+    """Before a link: the answer the questions would get once linked to the entry, with a warning when the
+    entry's exceptions or limit exclude them (the link then needs an explicit confirmation). Nothing changes."""
+    ids = [int(p) for p in (request.form.get("ids") or "").split(",") if p.strip().isdigit()][:MAX_GROUPED]
+    if not ids:
+        abort(400, description="Ingen spørgsmål valgt.")
+    rows = _selected_questions(ids)
+    mandate_id = (request.form.get("mandate_id") or "").strip()[:64]
+    entry = db().get(Mandate, mandate_id) if mandate_id else None
+    next_url = safe_next(request.form.get("next"), "questions.queue")
+    if entry is None or not current().access.can_read_unit(entry.unit_id):
+        if mandate_id:
+            flash(f"Posten '{mandate_id}' findes ikke (eller du har ikke adgang til den).", "error")
+        return _render_link(rows, None, next_url, mandate_id, status=404 if mandate_id else 200)
+    return _render_link(rows, entry, next_url)
 
 
 @bp.route("/spoergsmaal/status", methods=["POST"])
@@ -279,18 +361,18 @@ def set_status():
     ids = [int(p) for p in (request.form.get("ids") or "").split(",") if p.strip().isdigit()][:MAX_GROUPED]
     if not ids:
         abort(400, description="Ingen spørgsmål valgt.")
-    rows = db().execute(select(Question).where(Question.id.in_(ids))).scalars().all()
-    if len(rows) != len(set(ids)):
-        abort(404)
+    rows = _selected_questions(ids)
     access = current().access
-    if any(not access.can_see_question(q.unit_id) for q in rows):
-        forbidden("Et af spørgsmålene hører til en enhed, du ikke har adgang til.")
     mandate_id = (request.form.get("mandate_id") or "").strip() or None
-    if mandate_id:
+    if mandate_id and status == "answered":
         entry = db().get(Mandate, mandate_id)
         if entry is None or not access.can_read_unit(entry.unit_id):
             flash(f"Posten '{mandate_id}' findes ikke (eller du har ikke adgang til den). Intet er ændret.", "error")
             return redirect(safe_next(request.form.get("next"), "questions.queue"))
+        if request.form.get("confirm_risk") != "1" and any(p.excluded for p in _link_previews(rows, entry)):
+            flash("Intet er tilknyttet: posten udelukker det, der spørges om. Se svaret, og bekræft, "
+                  "hvis posten alligevel er den rigtige.", "error")
+            return _render_link(rows, entry, request.form.get("next") or "", status=409)
     now, who = utcnow(), current().username
     for question in rows:
         question.status, question.status_by, question.status_at = status, who, now

@@ -1,4 +1,4 @@
-"""Import and export of a unit's catalogue as YAML (format v1) or XLSX.
+"""Import and export of a unit's catalogue as YAML (imports format v1 and v2, exports v2) or XLSX.
 
 An import is validated as a whole (the checks of ``mandat import``, plus the
 user's rights) before anything is written: all or nothing. A dry run shows

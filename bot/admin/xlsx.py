@@ -1,18 +1,24 @@
 """The catalogue as a spreadsheet (XLSX): one row per entry, round-trippable.
 
-Sheet ``Poster``: a header row with the YAML-v1 field names, then one row
-per entry. List fields (conditions, examples, keywords) hold one item per
-line in the cell (on reading, " | " also separates items when a cell has no
-line breaks). Dates are date cells (text ``ÅÅÅÅ-MM-DD`` is accepted too).
-Sheet ``Enheder``: id, name, parent, aliases. Sheet ``Vejledning``: help in
-Danish. :func:`read_catalogue` turns a workbook back into a YAML-v1 document
-(with row numbers as line numbers), which then goes through the same
-validation as a YAML file.
+Sheet ``Poster``: a header row with the format-v2 field names
+(:data:`ENTRY_COLUMNS`: the limit as two columns, ``limit_value`` and
+``limit_unit``), then one row per entry. List fields (conditions, examples,
+keywords) hold one item per line in the cell (on reading, " | " also separates
+items when a cell has no line breaks). ``exceptions`` holds one exception per
+line, written ``case = decision (decided_by)``, e.g. ``gavekort = nobody``;
+it is read back strictly (a bad line is an error naming row and column).
+Dates are date cells (text ``ÅÅÅÅ-MM-DD`` is accepted too). Old sheets with a
+``limit_dkk`` column still import (as a limit in kr). Sheet ``Enheder``: id,
+name, parent, aliases. Sheet ``Vejledning``: help in Danish.
+:func:`read_catalogue` turns a workbook back into a format-v2 document (with
+row numbers as line numbers), which then goes through the same validation as
+a YAML file.
 """
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -20,14 +26,22 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.catalogue.schema import (
-    DATE_FIELDS, LINE, LIST_FIELDS, MANDATE_FIELDS, UNIT_FIELDS, CatalogueError, CatalogueValidationError,
+    DATE_FIELDS, EXCEPTION_SYNTAX, FORMAT_VERSION, LINE, LIST_FIELDS, MANDATE_FIELDS, UNIT_FIELDS, CatalogueError,
+    CatalogueValidationError, format_exception, parse_exceptions,
 )
+from bot.domain import EXCEPTION_DECISIONS, LIMIT_UNITS, ROUTES
 
 ENTRY_SHEET = "Poster"
 UNIT_SHEET = "Enheder"
 HELP_SHEET = "Vejledning"
 LIST_SEPARATOR = "\n"
-WIDTHS = {"id": 24, "unit": 22, "topic": 36, "summary": 60, "conditions": 50, "examples": 50,
+ENTRY_COLUMNS = tuple(
+    column for name in MANDATE_FIELDS for column in (("limit_value", "limit_unit") if name == "limit" else (name,))
+)
+"""The columns of the ``Poster`` sheet, in order."""
+READ_COLUMNS = ENTRY_COLUMNS + ("limit_dkk",)
+"""Columns :func:`read_catalogue` understands (``limit_dkk``: sheets from format v1)."""
+WIDTHS = {"id": 24, "unit": 22, "topic": 36, "summary": 60, "conditions": 50, "exceptions": 40, "examples": 50,
           "keywords": 30, "how": 40, "inform": 30, "source": 36}
 HELP = [
     "Sådan bruger du regnearket",
@@ -35,7 +49,14 @@ HELP = [
     "id: små bogstaver, tal og bindestreger; et nyt id opretter en ny post, et kendt id opdaterer posten.",
     "decision: employee (medarbejderen), team (teamet), leader (lederen) eller other (andre; udfyld så decided_by).",
     "conditions, examples og keywords: ét punkt pr. linje i cellen (Alt+Enter), eller adskilt med ' | '.",
-    "limit_dkk: et beløb i hele kroner, fx 5000. Datoer: ÅÅÅÅ-MM-DD.",
+    f"exceptions: én undtagelse pr. linje, skrevet '{EXCEPTION_SYNTAX}', fx 'gavekort = nobody' eller "
+    "'ny computer = leader'. Hvem: " + ", ".join(EXCEPTION_DECISIONS)
+    + " (nobody: aldrig tilladt; other: skriv hvem i parentes, fx 'kørsel = other (Visitationen)').",
+    f"limit_value og limit_unit: grænsen som tal og enhed, fx 5000 og kr. Enheder: {', '.join(LIMIT_UNITS)}. "
+    "Begge tomme: ingen grænse.",
+    f"route: tom, eller {' eller '.join(ROUTES)} (mistake: hvad man gør efter en fejl; "
+    "concern: bekymring for et barn eller en borger).",
+    "Datoer: ÅÅÅÅ-MM-DD.",
     "Filen kontrolleres i sin helhed ved import: er der én fejl, gemmes intet.",
 ]
 
@@ -54,23 +75,31 @@ def _join(items: list[str]) -> str:
 
 
 def write_catalogue(doc: dict[str, Any]) -> bytes:
-    """An exported catalogue (``export_catalogue``'s dict) as XLSX bytes."""
+    """An exported catalogue (``export_catalogue``'s format-v2 dict; a v1 entry's ``limit_dkk`` is
+    written as a limit in kr) as XLSX bytes."""
     wb = Workbook()
     ws = wb.active
     ws.title = ENTRY_SHEET
     header_font, fill = Font(bold=True), PatternFill("solid", fgColor="DCE6F1")
-    for col, name in enumerate(MANDATE_FIELDS, start=1):
+    for col, name in enumerate(ENTRY_COLUMNS, start=1):
         cell = ws.cell(row=1, column=col)
         _set(cell, name)
         cell.font, cell.fill = header_font, fill
         ws.column_dimensions[get_column_letter(col)].width = WIDTHS.get(name, 16)
     wrap = Alignment(wrap_text=True, vertical="top")
     for row, entry in enumerate(doc.get("mandates", []), start=2):
-        for col, name in enumerate(MANDATE_FIELDS, start=1):
-            value = entry.get(name)
+        limit = entry.get("limit") or ({"value": entry["limit_dkk"], "unit": "kr"}
+                                       if entry.get("limit_dkk") is not None else {})
+        for col, name in enumerate(ENTRY_COLUMNS, start=1):
+            if name in ("limit_value", "limit_unit"):
+                value = limit.get(name.split("_")[1])
+            else:
+                value = entry.get(name)
             if value is None or value == []:
                 continue
-            if name in LIST_FIELDS:
+            if name == "exceptions":
+                value = LIST_SEPARATOR.join(format_exception(item) for item in value)
+            elif name in LIST_FIELDS:
                 value = _join(value)
             elif name in DATE_FIELDS:
                 value = dt.date.fromisoformat(value) if isinstance(value, str) else value
@@ -80,7 +109,7 @@ def write_catalogue(doc: dict[str, Any]) -> bytes:
                 cell.number_format = "yyyy-mm-dd"
             cell.alignment = wrap
     ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(MANDATE_FIELDS))}{max(1, len(doc.get('mandates', [])) + 1)}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(ENTRY_COLUMNS))}{max(1, len(doc.get('mandates', [])) + 1)}"
 
     units = wb.create_sheet(UNIT_SHEET)
     for col, name in enumerate(UNIT_FIELDS, start=1):
@@ -131,6 +160,12 @@ def _cell(name: str, value: Any) -> Any:
             digits = value.strip().replace(".", "").replace(" ", "")
             return int(digits) if digits.isdigit() else value
         return value
+    if name == "limit_value":
+        return _number_cell(value)
+    if name in ("limit_unit", "route"):
+        return str(value).strip().lower()
+    if name == "exceptions":
+        return str(value)  # parsed by _rows, which knows the row and the column
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -140,7 +175,44 @@ def _cell(name: str, value: Any) -> Any:
     return value
 
 
-def _rows(ws, file: str, fields: tuple[str, ...], sheet: str) -> list[dict[str, Any]]:
+_DANISH_NUMBER = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d+)?$|^\d+(?:,\d+)?$")
+
+
+def _number_cell(value: Any) -> Any:
+    """A number cell, or text like "2.500", "2,5", "2500 kr" -> int/float; other text is kept (validation
+    then names it)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if float(value).is_integer() else float(value)
+    text = str(value).strip()
+    text = re.sub(r"\s*(kr\.?|kroner)$", "", text, flags=re.IGNORECASE).replace(" ", "")
+    if _DANISH_NUMBER.match(text):
+        number = float(text.replace(".", "").replace(",", "."))
+        return int(number) if number.is_integer() else number
+    return str(value)
+
+
+def _exceptions_cell(text: str, row: int, col: int, values: tuple, names: list[str], file: str,
+                     errors: list[CatalogueError] | None) -> list[dict[str, Any]] | None:
+    """The exceptions of one cell, one per line; bad lines go to ``errors`` (row, column, line in the cell)."""
+    try:
+        return parse_exceptions(text)
+    except ValueError as exc:
+        if errors is not None:
+            raw_id = _cell("id", values[names.index("id")]) if "id" in names else None
+            item = f"mandates[{raw_id}]" if raw_id else f"mandates[række {row}]"
+            where = f"række {row}, kolonne {get_column_letter(col)} (exceptions), "
+            errors.append(CatalogueError(file, row, item, "exceptions",
+                                         where + str(exc).replace(":", " i cellen:", 1)))
+        return None
+
+
+def _rows(ws, file: str, fields: tuple[str, ...], sheet: str,
+          errors: list[CatalogueError] | None = None) -> list[dict[str, Any]]:
+    """The rows of ``ws`` as raw catalogue items (``LINE`` = row number).
+
+    On the entry sheet the ``limit_value``/``limit_unit`` cells become ``limit: {value, unit}`` and the
+    ``exceptions`` cell is parsed line by line; a bad line is appended to ``errors``, naming row and column.
+    """
     rows = ws.iter_rows(values_only=True)
     try:
         header = next(rows)
@@ -152,25 +224,38 @@ def _rows(ws, file: str, fields: tuple[str, ...], sheet: str) -> list[dict[str, 
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         item: dict[str, Any] = {LINE: number}
-        for name, value in zip(names, values):
+        for col, (name, value) in enumerate(zip(names, values), start=1):
             if not name:
                 if value not in (None, ""):
                     item.setdefault("(kolonne uden overskrift)", value)
                 continue
             converted = _cell(name, value) if name in fields else value
-            if converted is not None:
-                item[name] = converted
+            if converted is None:
+                continue
+            if name == "exceptions" and name in fields:
+                converted = _exceptions_cell(converted, number, col, values, names, file, errors)
+                if not converted:
+                    continue
+            item[name] = converted
+        if "limit_value" in item or "limit_unit" in item:
+            limit = {LINE: number}
+            for key in ("value", "unit"):
+                if f"limit_{key}" in item:
+                    limit[key] = item.pop(f"limit_{key}")
+            item["limit"] = limit
         items.append(item)
     return items
 
 
 def read_catalogue(data: bytes, file: str = "katalog.xlsx") -> dict[str, Any]:
-    """An XLSX workbook -> a YAML-v1 document for :func:`bot.catalogue.schema.validate`.
+    """An XLSX workbook -> a format-v2 document for :func:`bot.catalogue.schema.validate`.
 
     Row numbers become line numbers, so errors read ``katalog.xlsx:7: mandates[x].decision: ...``.
 
     Raises:
-        CatalogueValidationError: the file is not a readable workbook or has no ``Poster`` sheet.
+        CatalogueValidationError: the file is not a readable workbook, has no ``Poster`` sheet, or an
+            ``exceptions`` cell has a line that is not ``case = decision (decided_by)`` (every such
+            cell is reported, with row and column).
     """
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -182,8 +267,11 @@ def read_catalogue(data: bytes, file: str = "katalog.xlsx") -> dict[str, Any]:
         if ENTRY_SHEET not in wb.sheetnames:
             raise CatalogueValidationError(
                 [CatalogueError(file, 0, "fil", "", f"arket '{ENTRY_SHEET}' mangler")])
-        doc: dict[str, Any] = {"version": 1, LINE: 1,
-                               "mandates": _rows(wb[ENTRY_SHEET], file, MANDATE_FIELDS, ENTRY_SHEET)}
+        errors: list[CatalogueError] = []
+        doc: dict[str, Any] = {"version": FORMAT_VERSION, LINE: 1,
+                               "mandates": _rows(wb[ENTRY_SHEET], file, READ_COLUMNS, ENTRY_SHEET, errors)}
+        if errors:
+            raise CatalogueValidationError(errors)
         if UNIT_SHEET in wb.sheetnames:
             doc["units"] = _rows(wb[UNIT_SHEET], file, UNIT_FIELDS, UNIT_SHEET)
         return doc

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.catalogue.schema import MANDATE_FIELDS, MandateSpec, UnitSpec
 from bot.db.models import Mandate, MandateHistory, Unit
+from bot.domain import Limit
 
 
 class EditConflict(Exception):
@@ -34,17 +35,52 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def limit_values(limit: Limit | None) -> dict[str, Any] | None:
+    """A limit as ``{"value": 2500, "unit": "kr"}`` (whole values as int), or None."""
+    if limit is None:
+        return None
+    value = float(limit.value)
+    return {"value": int(value) if value.is_integer() else value, "unit": limit.unit}
+
+
+def exception_values(items: list[Any]) -> list[dict[str, Any]]:
+    """Exceptions (:class:`~bot.catalogue.schema.ExceptionSpec` or stored dicts) as
+    ``[{"case", "decision", "decided_by"}]``, ``decided_by`` None when not given."""
+    out = []
+    for item in items or []:
+        if not isinstance(item, dict):
+            item = dataclasses.asdict(item)
+        out.append({"case": item["case"], "decision": item["decision"], "decided_by": item.get("decided_by") or None})
+    return out
+
+
 def mandate_values(entry: Mandate) -> dict[str, Any]:
-    """The entry as a YAML-v1 dict (field order of the format, dates as ISO text)."""
+    """The entry as a format-v2 dict: the keys of ``MANDATE_FIELDS`` in order, dates as ISO text,
+    ``limit`` as :func:`limit_values`, ``exceptions`` as :func:`exception_values`."""
     values = {}
     for name in MANDATE_FIELDS:
-        attr = "unit_id" if name == "unit" else name
-        values[name] = _json_value(getattr(entry, attr))
+        if name == "limit":
+            values[name] = limit_values(entry.limit)
+        elif name == "exceptions":
+            values[name] = exception_values(entry.exceptions)
+        else:
+            attr = "unit_id" if name == "unit" else name
+            values[name] = _json_value(getattr(entry, attr))
     return values
 
 
-def _spec_values(spec: MandateSpec) -> dict[str, Any]:
-    return {k: _json_value(v) for k, v in dataclasses.asdict(spec).items()}
+def spec_values(spec: MandateSpec) -> dict[str, Any]:
+    """A validated spec as the same dict :func:`mandate_values` gives for the stored entry."""
+    values = {}
+    for name in MANDATE_FIELDS:
+        value = getattr(spec, name)
+        if name == "limit":
+            values[name] = limit_values(value)
+        elif name == "exceptions":
+            values[name] = exception_values(value)
+        else:
+            values[name] = _json_value(value)
+    return values
 
 
 def save_mandate(
@@ -66,7 +102,7 @@ def save_mandate(
         EditConflict: the stored version differs from ``expected_version``.
     """
     entry = session.get(Mandate, spec.id)
-    new = _spec_values(spec)
+    new = spec_values(spec)
     if entry is None:
         entry = Mandate(id=spec.id)
         _assign(entry, spec)
@@ -112,6 +148,12 @@ def _assign(entry: Mandate, spec: MandateSpec) -> None:
     for name in MANDATE_FIELDS:
         if name == "id":
             continue
-        attr = "unit_id" if name == "unit" else name
         value = getattr(spec, name)
-        setattr(entry, attr, list(value) if isinstance(value, list) else value)
+        if name == "limit":
+            entry.limit_value = float(value.value) if value is not None else None
+            entry.limit_unit = value.unit if value is not None else None
+        elif name == "exceptions":
+            entry.exceptions = exception_values(value)
+        else:
+            attr = "unit_id" if name == "unit" else name
+            setattr(entry, attr, list(value) if isinstance(value, list) else value)

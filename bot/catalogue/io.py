@@ -1,4 +1,4 @@
-"""Import and export of catalogue files (YAML, version 1).
+"""Import and export of catalogue files (YAML; imports versions 1 and 2, exports version 2).
 
 ``import_file`` validates the whole file first, then applies it in one
 transaction: all or nothing. Entries and units are upserted by id;
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.catalogue.edit import delete_mandate, mandate_values, save_mandate, save_unit
-from bot.catalogue.schema import Catalogue, load_yaml, validate
+from bot.catalogue.schema import FORMAT_VERSION, V2_FIELDS, Catalogue, load_yaml, validate
 from bot.catalogue.tree import unit_parents
 from bot.db.models import Mandate, Unit
 
@@ -109,8 +109,22 @@ def import_file(
     return report
 
 
+def export_entry(values: dict[str, Any]) -> dict[str, Any]:
+    """An entry's ``mandate_values`` as written to a v2 file: the v2 fields only when set
+    (no empty ``exceptions``, no ``limit: null``/``route: null``), an exception's
+    ``decided_by`` only when given. The v1 fields keep their ``null``s as before."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in V2_FIELDS and value in (None, []):
+            continue
+        if name == "exceptions":
+            value = [{k: v for k, v in item.items() if v is not None} for item in value]
+        out[name] = value
+    return out
+
+
 def export_catalogue(session: Session, unit_ids: list[str] | None = None) -> dict[str, Any]:
-    """The catalogue (or the given units and their entries) as a YAML-v1 dict."""
+    """The catalogue (or the given units and their entries) as a format-v2 dict (``version: 2``)."""
     units = session.execute(select(Unit).order_by(Unit.id)).scalars().all()
     if unit_ids is not None:
         units = [u for u in units if u.id in set(unit_ids)]
@@ -138,8 +152,8 @@ def export_catalogue(session: Session, unit_ids: list[str] | None = None) -> dic
     query = select(Mandate).order_by(Mandate.unit_id, Mandate.id)
     if unit_ids is not None:
         query = query.where(Mandate.unit_id.in_(list(unit_ids)))
-    mandates = [mandate_values(m) for m in session.execute(query).scalars()]
-    return {"version": 1, "units": doc_units, "mandates": mandates}
+    mandates = [export_entry(mandate_values(m)) for m in session.execute(query).scalars()]
+    return {"version": FORMAT_VERSION, "units": doc_units, "mandates": mandates}
 
 
 def dump_yaml(doc: dict[str, Any]) -> str:

@@ -1,8 +1,15 @@
-"""The catalogue file format (YAML, version 1): loading and validation.
+"""The catalogue file format (YAML, versions 1 and 2): loading and validation.
 
-The format is specified in ``../shared/acceptance/README.md`` ("Catalogue
-format"). :func:`load_yaml` keeps each item's line number so that every error
-names file, line, entry id and field. Validation collects *all* errors before
+Version 1 is specified in ``../shared/acceptance/README.md`` ("Catalogue
+format"). Version 2 (``version: 2``) adds per entry what version 1 hid in free
+text: ``exceptions: [{case, decision, decided_by?}]`` (``decision`` one of
+:data:`bot.domain.EXCEPTION_DECISIONS`), ``limit: {value, unit}`` (``unit`` one
+of :data:`bot.domain.LIMIT_UNITS`) and ``route: mistake|concern``. A file
+without ``version`` is read as version 1. ``limit_dkk`` (version 1) is accepted
+in both versions and becomes ``limit: {value, unit: kr}``; giving both is an error.
+
+:func:`load_yaml` keeps each item's line number so that every error names
+file, line, entry id and field. Validation collects *all* errors before
 anything is written.
 """
 from __future__ import annotations
@@ -10,19 +17,29 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
-from bot.db.models import DECISIONS
+from bot.domain import DECISIONS, EXCEPTION_DECISIONS, LIMIT_UNITS, ROUTES, Limit
 
+FORMAT_VERSION = 2
+"""The version :func:`bot.catalogue.io.export_catalogue` writes."""
+FORMAT_VERSIONS = (1, 2)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 UNIT_FIELDS = ("id", "name", "parent", "aliases")
 MANDATE_FIELDS = (
     "id", "unit", "topic", "topic_key", "decision", "decided_by", "summary", "conditions",
-    "limit_dkk", "inform", "how", "examples", "keywords", "source", "contact",
+    "exceptions", "limit", "route", "inform", "how", "examples", "keywords", "source", "contact",
     "valid_from", "valid_to", "review_by",
 )
+"""The fields of an entry in format v2, in file order (also the keys of ``mandate_values``)."""
+V2_FIELDS = ("exceptions", "limit", "route")
+"""Entry fields that only a ``version: 2`` file may have."""
+LEGACY_FIELDS = ("limit_dkk",)
+"""Version-1 entry fields still accepted on import (in both versions)."""
+EXCEPTION_FIELDS = ("case", "decision", "decided_by")
+LIMIT_FIELDS = ("value", "unit")
 LIST_FIELDS = ("conditions", "examples", "keywords")
 TEXT_FIELDS = ("decided_by", "inform", "how", "source", "contact")
 DATE_FIELDS = ("valid_from", "valid_to", "review_by")
@@ -72,8 +89,23 @@ class UnitSpec:
 
 
 @dataclass
+class ExceptionSpec:
+    """A case an entry's decision does not cover, and who decides it.
+
+    Attributes:
+        case: the case in the leader's words, e.g. "gavekort".
+        decision: one of :data:`bot.domain.EXCEPTION_DECISIONS` (``nobody``: never allowed).
+        decided_by: who decides, when ``decision`` is ``other`` (required then), else optional.
+    """
+
+    case: str
+    decision: str
+    decided_by: str | None = None
+
+
+@dataclass
 class MandateSpec:
-    """A mandate entry as given in a catalogue file (all YAML v1 fields)."""
+    """A mandate entry as given in a catalogue file (all format-v2 fields; v1's limit_dkk is in ``limit``)."""
 
     id: str
     unit: str
@@ -83,7 +115,9 @@ class MandateSpec:
     topic_key: str | None = None
     decided_by: str | None = None
     conditions: list[str] = field(default_factory=list)
-    limit_dkk: int | None = None
+    exceptions: list[ExceptionSpec] = field(default_factory=list)
+    limit: Limit | None = None
+    route: str | None = None
     inform: str | None = None
     how: str | None = None
     examples: list[str] = field(default_factory=list)
@@ -168,7 +202,8 @@ def validate(
     Raises:
         CatalogueValidationError: with every error found (unknown unit,
             duplicate id, bad decision, missing required field, parent cycle,
-            invalid date, wrong types, unknown fields, version).
+            invalid date, wrong types, unknown fields, version; in version 2
+            also bad exceptions, limits and routes, and limit_dkk next to limit).
     """
     from bot.catalogue.tree import find_cycle
 
@@ -183,8 +218,10 @@ def validate(
 
     if not isinstance(doc, dict):
         raise CatalogueValidationError([CatalogueError(file, 1, "fil", "", "filen skal være et YAML-objekt med 'version', 'units' og 'mandates'")])
-    if doc.get("version") != 1:
-        err(doc.get(LINE, 1), "fil", "version", f"skal være 1, ikke {doc.get('version')!r}", raw=doc)
+    version = doc.get("version", 1)
+    if isinstance(version, bool) or version not in FORMAT_VERSIONS:
+        err(doc.get(LINE, 1), "fil", "version", f"skal være 1 eller 2, ikke {version!r}", raw=doc)
+        version = FORMAT_VERSION  # check the entries as fully as possible
     for key in doc:
         if key not in ("version", "units", "mandates", LINE, FIELD_LINES):
             err(doc.get(LINE, 1), "fil", str(key), "ukendt felt", raw=doc)
@@ -256,7 +293,10 @@ def validate(
         label = f"mandates[{mid}]" if isinstance(mid, str) and mid else f"mandates[#{index}]"
         before = len(errors)
         for key in raw:
-            if key not in MANDATE_FIELDS and key not in (LINE, FIELD_LINES):
+            if key in V2_FIELDS and version < 2:
+                err(line, label, str(key), "findes først i format version 2; skriv 'version: 2' øverst i filen",
+                    raw=raw)
+            elif key not in MANDATE_FIELDS and key not in LEGACY_FIELDS and key not in (LINE, FIELD_LINES):
                 err(line, label, str(key), "ukendt felt", raw=raw)
         if not isinstance(mid, str) or not mid:
             err(line, label, "id", "mangler (påkrævet)", raw=raw)
@@ -288,9 +328,21 @@ def validate(
             value = raw.get(fld)
             if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
                 err(line, label, fld, "skal være en liste af tekster", raw=raw)
-        limit = raw.get("limit_dkk")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0):
-            err(line, label, "limit_dkk", f"skal være et beløb i kr. (et tal >= 0), ikke {limit!r}", raw=raw)
+        limit_dkk = raw.get("limit_dkk")
+        limit: Limit | None = None
+        if limit_dkk is not None and not _is_number(limit_dkk):
+            err(line, label, "limit_dkk", f"skal være et beløb i kr. (et tal >= 0), ikke {limit_dkk!r}", raw=raw)
+        elif limit_dkk is not None:
+            limit = Limit(_number(limit_dkk), "kr")
+        if raw.get("limit") is not None and version >= 2:
+            if limit_dkk is not None:
+                err(line, label, "limit_dkk", "angiv enten limit_dkk eller limit, ikke begge", raw=raw)
+            limit = _check_limit(raw, line, label, err)
+        exceptions = _check_exceptions(raw, line, label, err) if version >= 2 else []
+        route = raw.get("route") if version >= 2 else None
+        if route is not None and route not in ROUTES:
+            err(line, label, "route", f"{route!r} er ikke gyldig; brug en af {', '.join(ROUTES)} (eller udelad feltet)",
+                raw=raw)
         dates: dict[str, dt.date | None] = {}
         for fld in DATE_FIELDS:
             try:
@@ -308,7 +360,7 @@ def validate(
                 summary=raw["summary"].strip(), topic_key=topic_key,
                 decided_by=(raw.get("decided_by") or None),
                 conditions=list(raw.get("conditions") or []),
-                limit_dkk=int(limit) if limit is not None else None,
+                exceptions=exceptions, limit=limit, route=route,
                 inform=raw.get("inform"), how=raw.get("how"),
                 examples=list(raw.get("examples") or []),
                 keywords=list(raw.get("keywords") or []),
@@ -320,3 +372,168 @@ def validate(
     if errors:
         raise CatalogueValidationError(errors)
     return Catalogue(units=units, mandates=mandates)
+
+
+ErrorSink = Callable[..., None]
+"""``err(line, item, field, message, raw=None)`` of :func:`validate`."""
+
+
+def _is_number(value: Any) -> bool:
+    """True for an int or float >= 0 (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: float) -> int | float:
+    """``value`` as an int when it is whole (2500.0 -> 2500), else as a float."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _line_of(raw: Any, key: str, default: int) -> int:
+    """The line of ``key`` in the mapping ``raw`` (from :func:`load_yaml`), else ``default``."""
+    if isinstance(raw, dict):
+        return raw.get(FIELD_LINES, {}).get(key, raw.get(LINE, default))
+    return default
+
+
+def _check_limit(raw: dict, line: int, label: str, err: ErrorSink) -> Limit | None:
+    """Validate ``raw["limit"]`` (``{value, unit}``); errors go to ``err``; None when invalid."""
+    value = raw["limit"]
+    line = _line_of(raw, "limit", line)
+    if not isinstance(value, dict):
+        err(line, label, "limit",
+            f"skal være et objekt med value og unit, fx {{value: 2500, unit: kr}}, ikke {value!r}")
+        return None
+    ok = True
+    for key in value:
+        if key not in LIMIT_FIELDS and key not in (LINE, FIELD_LINES):
+            err(_line_of(value, str(key), line), label, f"limit.{key}", "ukendt felt; brug value og unit")
+            ok = False
+    amount, unit = value.get("value"), value.get("unit")
+    if amount is None:
+        err(line, label, "limit.value", "mangler (påkrævet)")
+        ok = False
+    elif not _is_number(amount):
+        err(_line_of(value, "value", line), label, "limit.value", f"skal være et tal >= 0, ikke {amount!r}")
+        ok = False
+    if unit is None:
+        err(line, label, "limit.unit", f"mangler (påkrævet); brug en af {', '.join(LIMIT_UNITS)}")
+        ok = False
+    elif unit not in LIMIT_UNITS:
+        err(_line_of(value, "unit", line), label, "limit.unit",
+            f"{unit!r} er ikke en gyldig enhed; brug en af {', '.join(LIMIT_UNITS)}")
+        ok = False
+    return Limit(_number(amount), unit) if ok else None
+
+
+def _check_exceptions(raw: dict, line: int, label: str, err: ErrorSink) -> list[ExceptionSpec]:
+    """Validate ``raw["exceptions"]`` (a list of ``{case, decision, decided_by?}``); errors go to ``err``."""
+    items = raw.get("exceptions")
+    if items is None:
+        return []
+    line = _line_of(raw, "exceptions", line)
+    if not isinstance(items, list):
+        err(line, label, "exceptions", "skal være en liste af undtagelser med case og decision")
+        return []
+    out: list[ExceptionSpec] = []
+    seen: dict[str, int] = {}
+    for number, item in enumerate(items, start=1):
+        name = f"exceptions[{number}]"
+        item_line = item.get(LINE, line) if isinstance(item, dict) else line
+        if not isinstance(item, dict):
+            err(item_line, label, name, f"skal være et objekt med case og decision, ikke {item!r}")
+            continue
+        bad = False
+        for key in item:
+            if key not in EXCEPTION_FIELDS and key not in (LINE, FIELD_LINES):
+                err(_line_of(item, str(key), item_line), label, f"{name}.{key}",
+                    "ukendt felt; brug case, decision og decided_by")
+                bad = True
+        case, decision, decided_by = item.get("case"), item.get("decision"), item.get("decided_by")
+        if not isinstance(case, str) or not case.strip():
+            err(_line_of(item, "case", item_line), label, f"{name}.case",
+                "mangler (påkrævet): skriv tilfældet, fx 'gavekort'" if case in (None, "") else
+                f"skal være en tekst, ikke {case!r}")
+            bad = True
+        elif case.strip().casefold() in seen:
+            err(_line_of(item, "case", item_line), label, f"{name}.case",
+                f"'{case.strip()}' står allerede som undtagelse {seen[case.strip().casefold()]}")
+            bad = True
+        else:
+            seen[case.strip().casefold()] = number
+        if decision is None or decision == "":
+            err(item_line, label, f"{name}.decision",
+                f"mangler (påkrævet); brug en af {', '.join(EXCEPTION_DECISIONS)}")
+            bad = True
+        elif decision not in EXCEPTION_DECISIONS:
+            err(_line_of(item, "decision", item_line), label, f"{name}.decision",
+                f"{decision!r} er ikke gyldig; brug en af {', '.join(EXCEPTION_DECISIONS)}")
+            bad = True
+        if decided_by is not None and not isinstance(decided_by, str):
+            err(_line_of(item, "decided_by", item_line), label, f"{name}.decided_by", "skal være en tekst")
+            bad = True
+        elif decision == "other" and not (decided_by or "").strip():
+            err(item_line, label, f"{name}.decided_by", "er påkrævet, når decision er 'other'")
+            bad = True
+        if not bad:
+            out.append(ExceptionSpec(case.strip(), decision, (decided_by or "").strip() or None))
+    return out
+
+
+# -- exceptions as text: one per line, "case = decision (decided_by)" --------------------------
+EXCEPTION_ALIASES = {
+    "medarbejderen": "employee", "medarbejder": "employee", "teamet": "team", "lederen": "leader",
+    "leder": "leader", "andre": "other", "ingen": "nobody", "aldrig": "nobody",
+}
+"""Danish words accepted for the decision in the text syntax (codes are always accepted)."""
+EXCEPTION_SYNTAX = "tilfælde = hvem (besluttet af)"
+_EXCEPTION_LINE = re.compile(r"^(?P<case>.*\S)\s*=\s*(?P<decision>[^\s()=]+)\s*(?:\((?P<by>[^()]*)\))?$")
+"""The last "=" separates case and decision, so a case may itself contain "="."""
+
+
+def format_exception(exception: Mapping[str, Any]) -> str:
+    """One exception as a line: ``"ny computer = leader"``, ``"kørsel = other (Visitationen)"``."""
+    text = f"{exception['case']} = {exception['decision']}"
+    if exception.get("decided_by"):
+        text += f" ({exception['decided_by']})"
+    return text
+
+
+def parse_exception(line: str) -> dict[str, Any]:
+    """One line ``case = decision (decided_by)`` -> ``{"case", "decision", "decided_by"}``.
+
+    The decision is a code of :data:`bot.domain.EXCEPTION_DECISIONS` or a Danish word of
+    :data:`EXCEPTION_ALIASES` (any case); ``(decided_by)`` is optional. Only the syntax and the
+    decision are checked here; :func:`validate` checks the rest (e.g. decided_by for ``other``).
+
+    Raises:
+        ValueError: the line does not follow the syntax or names no known decision (Danish message).
+    """
+    text = " ".join(line.split())
+    match = _EXCEPTION_LINE.match(text)
+    if not match:
+        raise ValueError(f"'{text}' skal skrives '{EXCEPTION_SYNTAX}', fx 'gavekort = nobody' "
+                         "eller 'kørsel = other (Visitationen)'")
+    word = match.group("decision").lower()
+    decision = EXCEPTION_ALIASES.get(word, word)
+    if decision not in EXCEPTION_DECISIONS:
+        raise ValueError(f"'{match.group('decision')}' i '{text}' er ikke gyldig; brug en af "
+                         f"{', '.join(EXCEPTION_DECISIONS)}")
+    by = (match.group("by") or "").strip() or None
+    return {"case": match.group("case").strip(), "decision": decision, "decided_by": by}
+
+
+def parse_exceptions(text: str) -> list[dict[str, Any]]:
+    """Several exceptions, one per line (empty lines skipped), as :func:`parse_exception` reads them.
+
+    Raises:
+        ValueError: for the first bad line; the message starts with "linje N: " (1-based, in ``text``).
+    """
+    out = []
+    for number, line in enumerate((text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(parse_exception(line))
+        except ValueError as exc:
+            raise ValueError(f"linje {number}: {exc}") from None
+    return out

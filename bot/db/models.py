@@ -2,7 +2,7 @@
 
 Tables:
     units             organisational tree (kommune -> område -> team)
-    mandates          mandate entries (every field of the YAML format v1)
+    mandates          mandate entries (every field of the catalogue format v2)
     mandate_history   who changed which entry when, field by field
     questions         every question the bot handled (redacted text)
     feedback          thumbs up/down and "the answer is wrong" reports
@@ -29,12 +29,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
+from bot import domain
+from bot.domain import DECISIONS, EXCEPTION_DECISIONS, LIMIT_UNITS, QUESTION_STATUSES, ROUTES, Limit
+
+__all__ = [
+    "Base", "DECISIONS", "EXCEPTION_DECISIONS", "LIMIT_UNITS", "QUESTION_STATUSES", "ROUTES", "ROLES",
+    "Unit", "Mandate", "MandateHistory", "Question", "Feedback", "User", "utcnow",
+]
+# DECISIONS and QUESTION_STATUSES are defined in bot.domain and re-exported here,
+# so ``from bot.db.models import DECISIONS`` keeps working.
+
 Base = declarative_base()
 
-DECISIONS = ("employee", "team", "leader", "other")
-"""Who decides: the employee, the team, the leader, or someone else (``decided_by``)."""
 
-QUESTION_STATUSES = ("new", "answered", "not_relevant")
+def _in_list(column: str, values: tuple[str, ...]) -> str:
+    """SQL ``column IN ('a', 'b')`` for a CHECK constraint (values are our own constants)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def utcnow() -> dt.datetime:
@@ -60,6 +70,13 @@ class Mandate(Base):
 
     ``version`` is SQLAlchemy's optimistic-locking counter: a save based on a
     stale version raises ``StaleDataError`` instead of overwriting.
+
+    Catalogue format v2 fields:
+        exceptions: list of ``{"case": str, "decision": one of EXCEPTION_DECISIONS,
+            "decided_by": str | None}``: cases the entry's decision does not cover.
+        limit_value, limit_unit: the limit (a float >= 0 in one of LIMIT_UNITS), both or neither;
+            read them together as :attr:`limit`.
+        route: None or one of ROUTES (the entry is the route after a mistake / for a concern).
     """
 
     __tablename__ = "mandates"
@@ -72,7 +89,10 @@ class Mandate(Base):
     decided_by = Column(String(300), nullable=True)
     summary = Column(Text, nullable=False)
     conditions = Column(JSON, nullable=False, default=list)
-    limit_dkk = Column(Integer, nullable=True)
+    exceptions = Column(JSON, nullable=False, default=list)
+    limit_value = Column(Float, nullable=True)
+    limit_unit = Column(String(16), nullable=True)
+    route = Column(String(16), nullable=True)
     inform = Column(Text, nullable=True)
     how = Column(Text, nullable=True)
     examples = Column(JSON, nullable=False, default=list)
@@ -92,15 +112,40 @@ class Mandate(Base):
         CheckConstraint(
             "decision IN ('employee', 'team', 'leader', 'other')", name="ck_mandates_decision"
         ),
+        CheckConstraint(
+            f"limit_unit IS NULL OR {_in_list('limit_unit', LIMIT_UNITS)}", name="ck_mandates_limit_unit"
+        ),
+        CheckConstraint(
+            "(limit_value IS NULL AND limit_unit IS NULL) OR (limit_value IS NOT NULL AND limit_unit IS NOT NULL)",
+            name="ck_mandates_limit_pair",
+        ),
+        CheckConstraint(f"route IS NULL OR {_in_list('route', ROUTES)}", name="ck_mandates_route"),
     )
+
+    @property
+    def limit(self) -> Limit | None:
+        """The limit as a :class:`bot.domain.Limit`, or None when the entry has none.
+
+        Raises:
+            ValueError: the stored unit or value is invalid (the CHECK constraints prevent it).
+        """
+        if self.limit_value is None or self.limit_unit is None:
+            return None
+        return Limit(self.limit_value, self.limit_unit)
+
+    @property
+    def limit_dkk(self) -> int | None:
+        """The limit in whole kroner when its unit is ``kr`` (rounded), else None. Read-only.
+
+        Kept for code written against catalogue format v1; new code reads :attr:`limit`.
+        """
+        if self.limit_unit != "kr" or self.limit_value is None:
+            return None
+        return int(round(self.limit_value))
 
     def in_force(self, day: dt.date) -> bool:
         """True when ``day`` lies within ``valid_from..valid_to`` (both inclusive, open ends)."""
-        if self.valid_from and day < self.valid_from:
-            return False
-        if self.valid_to and day > self.valid_to:
-            return False
-        return True
+        return domain.in_force(self.valid_from, self.valid_to, day)
 
 
 class MandateHistory(Base):

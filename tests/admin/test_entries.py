@@ -36,7 +36,8 @@ def _entry(url: str, mandate_id: str):
 
 def test_edit_saves_through_save_mandate_with_history(admin_db, client_for):
     client = client_for("leder")
-    form = _form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 800 kr.", limit_dkk="800",
+    form = _form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 800 kr.", limit_value="800",
+                 limit_unit="kr",
                  keywords="indkøb, kvittering\nudlæg")
     response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
     assert response.status_code == 302
@@ -53,12 +54,12 @@ def test_edit_saves_through_save_mandate_with_history(admin_db, client_for):
                            .order_by(MandateHistory.id.desc())).scalars().first()
     session.close()
     assert last.changed_by == "leder" and last.action == "update"
-    assert set(last.changes) == {"summary", "limit_dkk", "keywords"}
-    assert last.changes["limit_dkk"][1] == 800
+    assert set(last.changes) == {"summary", "limit", "keywords"}
+    assert last.changes["limit"][1] == {"value": 800, "unit": "kr"}
 
     html = client.get("/poster/hpn-smaaindkoeb/historik").get_data(as_text=True)
-    assert "Ændret" in html and "leder" in html and "Beløbsgrænse (kr.)" in html
-    assert "<ins>800</ins>" in html and "<ins>udlæg</ins>" in html
+    assert "Ændret" in html and "leder" in html and "<th scope=\"row\">Grænse</th>" in html
+    assert "<ins>800 kr.</ins>" in html and "<ins>udlæg</ins>" in html
 
 
 def test_unchanged_save_records_nothing(admin_db, client_for):
@@ -74,12 +75,12 @@ def test_validation_errors_are_shown_next_to_fields_and_nothing_is_saved(admin_d
     client = client_for("leder")
     version = entry_version(admin_db, "hpn-smaaindkoeb")
     form = _form(admin_db, "hpn-smaaindkoeb", decision="other", decided_by="", topic="",
-                 valid_from="2026-05-01", valid_to="2026-01-01", limit_dkk="mange penge", topic_key="Ikke Gyldig")
+                 valid_from="2026-05-01", valid_to="2026-01-01", limit_value="mange penge", topic_key="Ikke Gyldig")
     response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     for message in ("mangler (påkrævet)", "er påkrævet, når «Hvem beslutter» er «Andre»", "ligger før «Gælder fra»",
-                    "skal være et beløb i kr.", "skal bestå af små bogstaver"):
+                    "skal være et tal &gt;= 0", "skal bestå af små bogstaver"):
         assert message in html, message
     assert html.count('class="field has-error') >= 5
     assert 'value="mange penge"' in html  # the user's input is kept
@@ -249,3 +250,90 @@ def test_user_text_is_escaped(admin_db, client_for):
     html = client.get("/poster/xss-test").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "<b>fed</b>" not in html
+
+
+def test_form_saves_exceptions_limit_and_route_and_shows_them(admin_db, client_for):
+    from bot.domain import Limit
+
+    client = client_for("leder")
+    form = client.get("/poster/ny").get_data(as_text=True)
+    for name in ('name="limit_value"', 'name="limit_unit"', 'name="route"', 'name="exceptions"', 'name="csrf_token"'):
+        assert name in form, name
+    assert "nobody</code> (ingen: aldrig tilladt)" in form and '<label for="f-exceptions">Undtagelser</label>' in form
+    data = {"unit": "hjemmeplejen-syd", "topic": "Gaver fra borgere", "decision": "employee",
+            "summary": "Du må selv tage imod en lille gave til en værdi af højst 200 kr.",
+            "limit_value": "200", "limit_unit": "kr", "route": "concern",
+            "exceptions": "gavekort = nobody\r\nny computer = lederen\r\nkørsel = other (Visitationen)"}
+    response = client.post("/poster/ny", data=data)
+    assert response.status_code == 302
+    entry = _entry(admin_db, "gaver-fra-borgere")
+    assert entry.limit == Limit(200, "kr") and entry.route == "concern"
+    assert entry.exceptions == [{"case": "gavekort", "decision": "nobody", "decided_by": None},
+                                {"case": "ny computer", "decision": "leader", "decided_by": None},
+                                {"case": "kørsel", "decision": "other", "decided_by": "Visitationen"}]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Bemærk" not in page  # the text and the limit agree
+    assert "gavekort: ingen: aldrig tilladt" in page and "kørsel: andre (Visitationen)" in page
+    assert "200 kr." in page and "Ved bekymring" in page
+    # The edit form shows the stored values in the same syntax, and an unchanged save changes nothing.
+    values = _form(admin_db, "gaver-fra-borgere")
+    assert values["exceptions"] == "gavekort = nobody\nny computer = leader\nkørsel = other (Visitationen)"
+    assert (values["limit_value"], values["limit_unit"], values["route"]) == ("200", "kr", "concern")
+    again = client.post("/poster/gaver-fra-borgere/rediger", data=values)
+    assert "Der var ingen ændringer" in client.get(again.headers["Location"]).get_data(as_text=True)
+    # Emptying the route and the limit removes them.
+    client.post("/poster/gaver-fra-borgere/rediger", data={**values, "route": "", "limit_value": "",
+                                                           "summary": "Du må selv tage imod en lille gave."})
+    entry = _entry(admin_db, "gaver-fra-borgere")
+    assert entry.route is None and entry.limit is None and len(entry.exceptions) == 3
+
+
+def test_save_warns_when_the_text_names_another_amount_than_the_limit(admin_db, client_for):
+    client = client_for("leder")
+    form = _form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 2.000 kr.",
+                 limit_value="2.500", limit_unit="kr")
+    response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
+    assert response.status_code == 302  # saved all the same
+    entry = _entry(admin_db, "hpn-smaaindkoeb")
+    assert entry.limit_value == 2500 and entry.summary == "Du må selv købe ind for op til 2.000 kr."
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="flash warning"' in page
+    assert "«Kort svar» nævner 2.000 kr., men grænsen er 2.500 kr." in page
+    # Text and limit that agree: no warning.
+    form = _form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 2.500 kr.")
+    page = client.get(client.post("/poster/hpn-smaaindkoeb/rediger", data=form).headers["Location"]).get_data(
+        as_text=True)
+    assert "Ændringerne er gemt" in page and "flash warning" not in page
+
+
+def test_limit_warnings_compare_durations_in_the_limits_unit():
+    from bot.admin.forms import limit_warnings
+    from bot.catalogue.schema import MandateSpec
+    from bot.domain import Limit
+
+    spec = MandateSpec(id="m", unit="u", topic="Møde", decision="team", summary="Højst 2 timer ad gangen.",
+                       conditions=["Mødet må vare op til 90 minutter.", "Det koster 500 kr."],
+                       limit=Limit(90, "minutter"))
+    (warning,) = limit_warnings(spec)
+    assert warning.startswith("«Kort svar» nævner 2 timer, men grænsen er 90 minutter.")
+    spec.limit = Limit(2, "timer")
+    assert limit_warnings(spec)[0].startswith("«Betingelser» nævner 90 minutter, men grænsen er 2 timer.")
+    spec.limit = None
+    (no_limit,) = limit_warnings(spec)
+    assert "«Betingelser» nævner 500 kr., men posten har ingen grænse" in no_limit
+
+
+def test_bad_exceptions_and_limit_unit_are_shown_next_to_their_fields(admin_db, client_for):
+    client = client_for("leder")
+    version = entry_version(admin_db, "hpn-smaaindkoeb")
+    form = _form(admin_db, "hpn-smaaindkoeb", exceptions="gavekort = nobody\ncomputer lederen")
+    response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "linje 2: &#39;computer lederen&#39; skal skrives &#39;tilfælde = hvem (besluttet af)&#39;" in html
+    assert "computer lederen</textarea>" in html  # the input is kept
+    form = _form(admin_db, "hpn-smaaindkoeb", exceptions="kørsel = other", limit_value="3", limit_unit="uger")
+    html = client.post("/poster/hpn-smaaindkoeb/rediger", data=form).get_data(as_text=True)
+    assert "Undtagelse 1: skriv i parentes, hvem der beslutter" in html
+    assert "&#39;uger&#39; er ikke en gyldig enhed; brug en af kr, minutter, timer, dage, personer, gange" in html
+    assert entry_version(admin_db, "hpn-smaaindkoeb") == version

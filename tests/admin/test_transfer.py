@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import yaml
 from openpyxl import load_workbook
@@ -11,16 +12,21 @@ from bot.catalogue.schema import LINE, validate
 from tests.admin.test_entries import _entry
 
 TRICKY = {
-    "version": 1,
+    "version": 2,
     "units": [{"id": "test-enhed", "name": "Test & Enhed", "aliases": ["TE", "enhed | test"]}],
     "mandates": [
         {"id": "t-formel", "unit": "test-enhed", "topic": "=SUM(A1:A2) ligner en formel", "topic_key": "formel",
          "decision": "other", "decided_by": "Økonomi", "summary": "+45 ring ikke; -minus; @at",
-         "conditions": ["Én betingelse | med lodret streg"], "limit_dkk": 25000, "inform": None, "how": None,
+         "conditions": ["Én betingelse | med lodret streg"],
+         "exceptions": [{"case": "gavekort", "decision": "nobody"},
+                        {"case": "ny computer = dyr", "decision": "leader"},
+                        {"case": "kørsel (langt)", "decision": "other", "decided_by": "Visitationen"}],
+         "limit": {"value": 2.5, "unit": "timer"}, "route": "concern", "inform": None, "how": None,
          "examples": ["Må jeg selv?", "Kan vi\u00a0selv?"], "keywords": ["æble", "øl", "ål"], "source": "2024",
          "contact": "Leder", "valid_from": "2025-01-01", "valid_to": "2027-12-31", "review_by": "2026-06-30"},
         {"id": "t-minimal", "unit": "test-enhed", "topic": "Minimal", "topic_key": None, "decision": "employee",
-         "decided_by": None, "summary": "Kort.", "conditions": [], "limit_dkk": None, "inform": None, "how": None,
+         "decided_by": None, "summary": "Kort.", "conditions": [], "limit": {"value": 25000, "unit": "kr"},
+         "inform": None, "how": None,
          "examples": [], "keywords": [], "source": None, "contact": None, "valid_from": None, "valid_to": None,
          "review_by": None},
     ],
@@ -205,3 +211,97 @@ def test_bad_files(client_for):
         response = client.post("/import", data={"file": (io.BytesIO(content), name)},
                                content_type="multipart/form-data")
         assert response.status_code == 400 and message in response.get_data(as_text=True), name
+
+
+def _sheet(header, *rows) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Poster"
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_has_v2_columns_and_old_limit_dkk_sheets_still_import():
+    from bot.domain import Limit
+
+    header = [c.value for c in load_workbook(io.BytesIO(write_catalogue(TRICKY)))["Poster"][1]]
+    assert header[:7] == ["id", "unit", "topic", "topic_key", "decision", "decided_by", "summary"]
+    assert {"exceptions", "limit_value", "limit_unit", "route"} <= set(header) and "limit_dkk" not in header
+    old = _sheet(["id", "unit", "topic", "decision", "summary", "limit_dkk"],
+                 ["gammel", "dagplejen", "Gammelt ark", "team", "Tekst", "5.000"])
+    (spec,), _ = _specs(read_catalogue(old), {"dagplejen": None})
+    assert spec["limit"] == {"value": 5000, "unit": "kr"}
+    hand = _sheet(["id", "unit", "topic", "decision", "summary", "limit_value", "limit_unit", "route", "exceptions"],
+                  ["ny", "dagplejen", "Nyt ark", "team", "Tekst", "2,5", "Timer", "mistake",
+                   "gavekort = nobody\nkørsel = other (Visitationen)"])
+    catalogue = validate(read_catalogue(hand), "x", {"dagplejen": None})
+    (entry,) = catalogue.mandates
+    assert entry.limit == Limit(2.5, "timer") and entry.route == "mistake"
+    assert [(e.case, e.decision, e.decided_by) for e in entry.exceptions] == [
+        ("gavekort", "nobody", None), ("kørsel", "other", "Visitationen")]
+
+
+def test_xlsx_bad_exception_cell_names_row_and_column():
+    import pytest
+
+    from bot.catalogue.schema import CatalogueValidationError
+
+    data = _sheet(["id", "unit", "topic", "decision", "summary", "exceptions"],
+                  ["ok", "dagplejen", "Fint", "team", "Tekst", "gavekort = nobody"],
+                  ["fejl", "dagplejen", "Fejl", "team", "Tekst", "gavekort = nobody\nny computer: lederen"])
+    with pytest.raises(CatalogueValidationError) as info:
+        read_catalogue(data, "ark.xlsx")
+    (error,) = info.value.errors
+    assert (error.file, error.line, error.item, error.field) == ("ark.xlsx", 3, "mandates[fejl]", "exceptions")
+    assert error.message.startswith("række 3, kolonne F (exceptions), linje 2 i cellen: 'ny computer: lederen' skal skrives")
+
+
+def test_xlsx_bad_limit_unit_is_a_validation_error_of_the_row():
+    import pytest
+
+    from bot.catalogue.schema import CatalogueValidationError
+
+    data = _sheet(["id", "unit", "topic", "decision", "summary", "limit_value", "limit_unit"],
+                  ["x", "dagplejen", "X", "team", "Tekst", 3, "uger"])
+    with pytest.raises(CatalogueValidationError) as info:
+        validate(read_catalogue(data, "ark.xlsx"), "ark.xlsx", {"dagplejen": None})
+    (error,) = info.value.errors
+    assert (error.line, error.item, error.field) == (2, "mandates[x]", "limit.unit") and "'uger'" in error.message
+
+
+def test_import_errors_name_the_format_v2_fields_in_danish(admin_db, client_for):
+    text = """version: 2
+units: []
+mandates:
+  - id: hpn-fejl
+    unit: hjemmeplejen-nord
+    topic: Fejl
+    decision: employee
+    summary: x
+    limit: {value: 3, unit: uger}
+    exceptions:
+      - {case: gavekort, decision: boss}
+    route: hjemme
+"""
+    response = client_for("leder").post("/import", data={"file": (io.BytesIO(text.encode()), "v2.yaml")},
+                                        content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    fields = re.findall(r"<tr><td class=\"num\">\d*</td><td>[^<]*</td><td>([^<]*)</td>", html)
+    assert {"Grænsens enhed", "Undtagelser (nr. 1)", "Vej ved fejl eller bekymring"} <= set(fields), fields
+
+
+def test_field_labels_have_one_source():
+    from bot.admin import forms
+    from bot.admin.common import FIELD_LABELS, field_label
+
+    assert not hasattr(forms, "V2_FIELD_LABELS") and forms.field_label is field_label
+    assert field_label("limit.value") == FIELD_LABELS["limit_value"] == "Grænse"
+    assert field_label("exceptions[2].decided_by") == "Undtagelser (nr. 2)"
+    assert field_label("ukendt") == "ukendt"

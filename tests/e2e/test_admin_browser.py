@@ -184,8 +184,16 @@ def test_hr_sees_grouped_questions_and_resolves_them(live_db, admin_url, page, s
     # Resolve the flower group with an existing entry.
     flowers = page.locator("article.qgroup").filter(has_text="blomster").first
     flower_ids = flowers.get_attribute("data-ids").split(",")
-    flowers.locator("input[name=mandate_id]").fill("sk-gaver")
-    flowers.locator(".answered-form button").click()
+    flowers.locator(".link-form input[name=mandate_id]").fill("sk-gaver")
+    flowers.locator(".link-form button").click()
+    page.wait_for_selector(".link-confirm")
+    # Before linking, HR sees the answer as the chat widget renders it (its own code, in cards mode).
+    page.wait_for_function("() => [...document.querySelectorAll('.widget-card')].some("
+                           "h => h.shadowRoot && h.shadowRoot.querySelector('.mb-card, .mb-msg'))")
+    confirm = page.locator("input[name=confirm_risk]")
+    if confirm.count():
+        confirm.check()
+    page.click(".link-confirm button[type=submit]")
     page.wait_for_selector(".flash.success")
     resolved = [q for q in _questions(live_db, "%lomster%") if str(q.id) in flower_ids]
     assert resolved and all(q.resolved_mandate_id == "sk-gaver" and q.status_by == "hr" for q in resolved)
@@ -214,6 +222,13 @@ def test_leader_creates_an_entry_from_a_question_group(live_db, admin_url, page,
     page.select_option("#f-decision", "leader")
     page.fill("#f-summary", "Din leder beslutter, om du må have din hund med, fordi det berører kolleger og borgere.")
     page.fill("#f-id", "hp-hund")
+    # The unsaved form answers in the preview, rendered as the widget renders it.
+    page.fill("#p-question", "Må jeg have min hund med på arbejde?")
+    page.click("button.draft-preview")
+    page.wait_for_function("() => { const h = document.querySelector('#preview-result .widget-card');"
+                           " return h && h.shadowRoot && h.shadowRoot.querySelector('.mb-card'); }")
+    card = page.locator("#preview-result .widget-card .mb-card")
+    assert "Hund med på arbejde" in card.inner_text() and card.get_attribute("data-mandate-id") == "hp-hund"
     page.screenshot(path=str(shots / "admin-new-from-questions.png"), full_page=True)
     page.click("text=Opret posten")
     page.wait_for_url(f"{admin_url}/poster/hp-hund")
@@ -233,7 +248,9 @@ def test_leader_creates_an_entry_from_a_question_group(live_db, admin_url, page,
     sheet = workbook["Poster"]
     header = [cell.value for cell in sheet[1]]
     row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "hpn-smaaindkoeb")
-    row[header.index("limit_dkk")].value = 2500
+    assert header[header.index("limit_value") + 1] == "limit_unit"
+    assert row[header.index("limit_unit")].value == "kr"
+    row[header.index("limit_value")].value = 2500
     buffer = io.BytesIO()
     workbook.save(buffer)
     page.set_input_files("input[type=file]", files=[{

@@ -100,6 +100,16 @@ function formatDkk(amount) {
   return `${Math.round(amount).toLocaleString("da-DK")} kr.`;
 }
 
+function adoptStyles(root) {
+  if ("adoptedStyleSheets" in root && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    root.append(el("style", { text: css }));
+  }
+}
+
 class MandatWidget {
   constructor(config) {
     this.config = config;
@@ -115,13 +125,7 @@ class MandatWidget {
     const host = el("div", { id: "mandatbot-widget" });
     document.body.append(host);
     const root = host.attachShadow({ mode: "open" });
-    if ("adoptedStyleSheets" in root && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
-      const sheet = new CSSStyleSheet();
-      sheet.replaceSync(css);
-      root.adoptedStyleSheets = [sheet];
-    } else {
-      root.append(el("style", { text: css }));
-    }
+    adoptStyles(root);
     this.root = root;
     this.launcher = el("button", {
       class: "mb-launcher", type: "button", "aria-expanded": "false", "aria-controls": "mb-panel",
@@ -354,10 +358,14 @@ class MandatWidget {
     const headline = headLine ? headLine.slice(0, -emne.length) : null;
     const intro = lines.filter((line) => line.startsWith("Det følger reglen fra før") || line.startsWith("(I answer"));
     const decision = ["employee", "team", "leader", "other"].includes(custom.decision) ? custom.decision : "other";
-    const badge = decision === "other" && custom.decided_by ? `Det beslutter ${custom.decided_by}` : custom.badge;
+    // The server's tone (yes, caution, stop, leader) matches the headline; older payloads have none.
+    const tone = ["yes", "caution", "stop", "leader"].includes(custom.tone) ? custom.tone : null;
+    const badge = !tone && decision === "other" && custom.decided_by ? `Det beslutter ${custom.decided_by}` : custom.badge;
     const details = [];
     const limit = find("Beløbsgrænse:") || (custom.limit_dkk != null ? formatDkk(custom.limit_dkk) : null);
     if (limit) details.push(["Beløbsgrænse", limit]);
+    const otherLimit = limit ? null : find("Grænse:");
+    if (otherLimit) details.push(["Grænse", otherLimit]);
     if (custom.inform) details.push(["Giv besked til", custom.inform]);
     if (custom.how) details.push(["Sådan gør du", custom.how]);
     details.push(["Kilde", find("Kilde:") || custom.source || "jeres mandatkatalog"]);
@@ -366,10 +374,11 @@ class MandatWidget {
     const closing = lines[lines.length - 1];
     const conditions = custom.conditions || [];
     // Over the limit, or when the question names a case the rule restricts, the employee or team
-    // does not simply decide: shown in the leader's colours.
-    const look = custom.over_limit || custom.restriction ? "leader" : decision;
-    return el("article", { class: `mb-card mb-d-${look}`, "aria-label": `Svar om ${custom.topic}`,
-      "data-mandate-id": custom.mandate_id, "data-decision": decision },
+    // does not simply decide: shown in the leader's colours (the fallback for payloads without a tone).
+    const look = custom.over_limit || custom.restriction || (tone && tone !== "yes") ? "leader" : decision;
+    return el("article", { class: `mb-card mb-d-${look}${tone ? ` mb-tone-${tone}` : ""}`,
+      "aria-label": `Svar om ${custom.topic}`, "data-mandate-id": custom.mandate_id, "data-decision": decision,
+      "data-tone": tone || look },
     el("span", { class: "mb-sr", text: "Mandatbot: " }),
     el("p", { class: "mb-badge", text: badge }),
     el("h3", { text: custom.topic }),
@@ -400,11 +409,36 @@ class MandatWidget {
   }
 }
 
+/*
+ * Cards only (the admin app's answer preview): <script src=".../mandat-widget.js" data-mode="cards">
+ * connects to nothing and shows no chat; it defines window.MandatbotCards.render(host, message), which
+ * renders one bot message ({text, custom, quick_replies}) into host's shadow root with the very code and
+ * styles of the chat. The preview's buttons are inert: nothing is sent.
+ */
+function renderCard(host, message) {
+  const root = host.shadowRoot || host.attachShadow({ mode: "open" });
+  if (!root.firstChild && !(root.adoptedStyleSheets || []).length) adoptStyles(root);
+  const view = Object.create(MandatWidget.prototype);
+  view.log = el("div", { class: "mb-log mb-preview", "aria-label": "Sådan ser svaret ud i chatten" });
+  view.scroll = () => {};
+  view.emit = () => {};
+  view.addBot(message || {}, false);
+  view.log.querySelectorAll("button").forEach((button) => {
+    button.disabled = true;
+    button.title = "Kun i chatten";
+  });
+  for (const node of [...root.childNodes]) if (node.nodeName !== "STYLE") node.remove();
+  root.append(el("div", { class: "mb", lang: "da" }, view.log));
+  return view.log.firstElementChild;
+}
+
 function start() {
   if (window.__mandatbotWidget) return;
   window.__mandatbotWidget = new MandatWidget(readConfig(currentScript));
 }
 
 const currentScript = document.currentScript;
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+if (currentScript && currentScript.dataset.mode === "cards") {
+  window.MandatbotCards = { render: renderCard };
+} else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 else start();

@@ -1,0 +1,436 @@
+"""Quantities with units in a question: amounts, durations, persons and times.
+
+DESIGN.md ("Answering", step 4) checks a question against an entry's limit in
+the limit's unit (:data:`bot.domain.LIMIT_UNITS`: kr, minutter, timer, dage,
+personer, gange). This module finds those quantities in Danish and English as
+staff write them in a chat:
+
+* money: "8.000 kr.", "3000 kroner", "kr. 3.000,-", "3.000,50 kr." (one amount,
+  3000.5), "ca. 3.000 kr.", "5 t.kr.", "10k", "3 tusind kroner", "3 mio.",
+  "2 millioner", "500 DKK", and bare thousands after a price word ("hvad hvis
+  det koster 8.000?");
+* durations: "to timer", "en time", "en halv time", "halvanden time", "1,5 time",
+  "30 min", "et kvarter", "tre dage", "i to døgn", "en uge", "2 hours",
+  "half an hour", "3 days";
+* persons: "8 personer", "5 børn", "12 deltagere", "4 medarbejdere";
+* times: "3 gange", "for anden gang", "twice".
+
+Danish number format: "." groups thousands ("8.000") and "," starts the
+decimals ("1,5"); the English "1.5" (a point and one or two digits) is read as
+a decimal too. Source of the Danish conventions: Retskrivningsordbogen
+(Dansk Sprognævn), §§ 59 and 62 on "tal" and "decimalkomma".
+
+Bounded, linear time (DESIGN.md, "Privacy and security": every step on the
+message path runs in bounded, linear time): the text is cut into tokens by one
+regular expression whose alternatives are single character classes with one
+quantifier each (no nesting, no two adjacent quantifiers over the same
+characters), so a run of digits, spaces, letters or punctuation is consumed
+once; the tokens are then read by hand in one pass with a bounded look-ahead.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from bot.domain import LIMIT_UNITS
+
+__all__ = ["Quantity", "parse_quantities", "format_quantity"]
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A quantity named in a text: ``value`` in ``unit`` (one of :data:`bot.domain.LIMIT_UNITS`).
+
+    ``text`` is the span of the original text it was read from ("3.000,50 kr.", "en halv time").
+
+    Raises:
+        ValueError: on construction, for a unit outside :data:`bot.domain.LIMIT_UNITS`.
+    """
+
+    value: float
+    unit: str
+    text: str
+
+    def __post_init__(self):
+        if self.unit not in LIMIT_UNITS:
+            raise ValueError(f"quantity unit must be one of {', '.join(LIMIT_UNITS)}, not {self.unit!r}")
+
+
+_TOKEN = re.compile(r"(?P<num>[0-9]+)|(?P<word>[^\W\d_]+)|(?P<space>\s+)|(?P<punct>[^\w\s]|_)")
+"""One token: a run of digits, a run of letters, a run of whitespace, or one other character.
+Each alternative is one character class under one quantifier, so matching is linear."""
+
+NUMBER_WORDS = {
+    # Danish (Retskrivningsordbogen's grundtal); "en"/"et" are also articles: see _ARTICLES.
+    "nul": 0, "en": 1, "én": 1, "et": 1, "ét": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6,
+    "syv": 7, "otte": 8, "ni": 9, "ti": 10, "elleve": 11, "tolv": 12, "tretten": 13, "fjorten": 14,
+    "femten": 15, "seksten": 16, "sytten": 17, "atten": 18, "nitten": 19, "tyve": 20, "tredive": 30,
+    "fyrre": 40, "halvtreds": 50, "tres": 60, "halvfjerds": 70, "firs": 80, "halvfems": 90,
+    "hundrede": 100, "hundred": 100,
+    # English.
+    "zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+}
+"""Number words, Danish and English, as people write small numbers in a chat."""
+
+_ARTICLES = frozenset({"en", "et", "a", "an"})
+_FREQUENCY = frozenset({"twice", "once", "times", "gange", "gang", "per", "pr", "om", "hver", "each", "every"})
+"""Words before an article that make "a day" a rate ("twice a day", "3 gange om ugen"), not a duration."""
+"""Number words that are also articles ("en borger"): a number only right before a unit of time
+("en time", "et døgn", "an hour"), never before a person noun or money."""
+
+_FRACTION_WORDS = {"halvanden": 1.5, "halvandet": 1.5}
+"""Words that are a number with a fraction: "halvanden time" = 1.5 timer."""
+
+ORDINALS = {
+    "første": 1, "anden": 2, "andet": 2, "tredje": 3, "fjerde": 4, "femte": 5, "sjette": 6,
+    "syvende": 7, "ottende": 8, "niende": 9, "tiende": 10,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
+}
+"""Ordinals of "for anden gang" / "for the third time": the n-th time is n times."""
+
+# unit word -> (unit, factor). The factor turns the word's unit into a LIMIT_UNITS unit.
+_MONEY_WORDS = {"kr": 1.0, "kroner": 1.0, "krone": 1.0, "kroners": 1.0, "dkk": 1.0}
+_TIME_WORDS = {
+    "time": ("timer", 1.0), "timer": ("timer", 1.0), "timers": ("timer", 1.0), "timen": ("timer", 1.0),
+    "timer's": ("timer", 1.0), "hour": ("timer", 1.0), "hours": ("timer", 1.0), "hr": ("timer", 1.0),
+    "hrs": ("timer", 1.0),
+    "min": ("minutter", 1.0), "minut": ("minutter", 1.0), "minutter": ("minutter", 1.0),
+    "minutters": ("minutter", 1.0), "minute": ("minutter", 1.0), "minutes": ("minutter", 1.0),
+    "mins": ("minutter", 1.0),
+    "kvarter": ("minutter", 15.0), "kvarters": ("minutter", 15.0),
+    "dag": ("dage", 1.0), "dage": ("dage", 1.0), "dages": ("dage", 1.0), "dagen": ("dage", 1.0),
+    "døgn": ("dage", 1.0), "døgns": ("dage", 1.0), "arbejdsdag": ("dage", 1.0), "arbejdsdage": ("dage", 1.0),
+    "hverdag": ("dage", 1.0), "hverdage": ("dage", 1.0), "day": ("dage", 1.0), "days": ("dage", 1.0),
+    # A week is read as 7 days, the larger reading (5 working days would be the smaller): a
+    # question about "en uge" is then never judged within a limit that only 5 days would fit,
+    # so an error leans towards asking the leader, never towards a wrong "Ja" (DESIGN.md).
+    "uge": ("dage", 7.0), "uger": ("dage", 7.0), "ugers": ("dage", 7.0), "week": ("dage", 7.0),
+    "weeks": ("dage", 7.0),
+}
+_PERSON_WORDS = frozenset(
+    """personer person pers deltagere deltager medarbejdere kolleger kollegaer borgere beboere børn
+    elever gæster brugere mennesker voksne unge ansatte people persons children kids participants
+    employees colleagues residents guests pupils""".split()
+)
+"""Nouns that count persons ("8 personer", "5 børn"); "en"/"et" before them is an article, not 1."""
+_TIMES_WORDS = frozenset({"gang", "gange", "times"})
+
+_MULTIPLIERS = {"tusind": 1_000.0, "tusinde": 1_000.0, "thousand": 1_000.0, "k": 1_000.0,
+                "mio": 1_000_000.0, "million": 1_000_000.0, "millioner": 1_000_000.0,
+                "millions": 1_000_000.0, "mill": 1_000_000.0}
+_MILLIONS = frozenset({"mio", "million", "millioner", "millions", "mill"})
+"""Millions are money in a question at work: "3 mio." without a unit is read as kroner."""
+
+_PRICE_CUES = frozenset({"koster", "kostede", "koste", "pris", "prisen", "beløb", "beløbet", "for", "til",
+                         "betale", "betaler", "costs", "cost", "price", "worth", "pay"})
+"""Words after which a bare number of at least three digits (or with a thousands point) is an amount:
+"hvad hvis det koster 8.000?", "en printer til 2500"."""
+_AFTER_BARE = frozenset({"i", "og", "eller", "om", "pr", "per", "hver", "inkl", "ekskl", "incl", "excl",
+                         "med", "på", "for", "til", "in", "and", "or", "each", "a"})
+"""Words that may follow a bare amount without making it a count of something else
+("for 2000 i alt"); any other word ("for 200 år siden") means the number is not money."""
+
+
+class _Tok(NamedTuple):
+    kind: str   # num, word, punct
+    text: str   # lower case, NFC
+    start: int
+    end: int
+    space: bool  # whitespace before it
+
+
+_KINDS = (None, "num", "word", "space", "punct")
+
+
+def _tokens(text: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    append = out.append
+    space = False
+    kinds = _KINDS
+    for match in _TOKEN.finditer(text):
+        kind = kinds[match.lastindex]
+        if kind == "space":
+            space = True
+            continue
+        start, end = match.span()
+        token = text[start:end]
+        append(_Tok(kind, token.lower() if kind == "word" else token, start, end, space))
+        space = False
+    return out
+
+
+def _word(toks: list[_Tok], i: int) -> str | None:
+    return toks[i].text if i < len(toks) and toks[i].kind == "word" else None
+
+
+def _is(toks: list[_Tok], i: int, kind: str, text: str | None = None, *, tight: bool = False) -> bool:
+    """Token ``i`` is of ``kind`` (and ``text``); ``tight``: no whitespace before it."""
+    if i >= len(toks):
+        return False
+    tok = toks[i]
+    return tok.kind == kind and (text is None or tok.text == text) and not (tight and tok.space)
+
+
+_MAX_DIGITS = 15
+_MAX_VALUE = 1e15
+"""A run of more than 15 digits (or a grouped number that large) is no quantity a question means:
+it is not read (and ``int()`` of a 100 KB digit run is refused by Python anyway)."""
+
+
+def _digits(toks: list[_Tok], i: int) -> tuple[float, int, bool] | None:
+    """A written number at token ``i``: ``(value, next index, money)``; ``money`` for the ",-" of
+    "kr. 3.000,-". Thousands groups "8.000" / "8 000" / "8,000" (a group is exactly three digits
+    after a first group of at most three), decimals ",5" / ",50" / ".5"."""
+    first = toks[i].text
+    if len(first) > _MAX_DIGITS:
+        return None
+    value = float(int(first))
+    j = i + 1
+    if len(first) <= 3:
+        while value < _MAX_VALUE:
+            if (_is(toks, j, "punct", ".", tight=True) or _is(toks, j, "punct", ",", tight=True)) \
+                    and _is(toks, j + 1, "num", tight=True) and len(toks[j + 1].text) == 3:
+                # "3,000" is English grouping; "1,500 kr" is never 1.5 kroner in a question.
+                value = value * 1000 + int(toks[j + 1].text)
+                j += 2
+            elif _is(toks, j, "num") and toks[j].space and len(toks[j].text) == 3 and not _space_group_stop(toks, j):
+                value = value * 1000 + int(toks[j].text)
+                j += 1
+            else:
+                break
+    money = False
+    if (_is(toks, j, "punct", ",", tight=True) or _is(toks, j, "punct", ".", tight=True)) \
+            and _is(toks, j + 1, "num", tight=True) and len(toks[j + 1].text) <= 2:
+        decimals = toks[j + 1].text
+        value += int(decimals) / (10 ** len(decimals))
+        j += 2
+    if _is(toks, j, "punct", ",", tight=True) and _is(toks, j + 1, "punct", "-", tight=True):
+        money = True
+        j += 2
+    return value, j, money
+
+
+def _space_group_stop(toks: list[_Tok], j: int) -> bool:
+    """A three-digit number after a space is a thousands group ("2 500 kr") unless it is itself
+    grouped further or followed by a decimal point of its own ("kl. 8 100.5" is not a number)."""
+    return _is(toks, j + 1, "punct", ".", tight=True) and _is(toks, j + 2, "num", tight=True) \
+        and len(toks[j + 2].text) != 3
+
+
+def _money_unit(toks: list[_Tok], j: int) -> int | None:
+    """Index after a money unit at ``j`` ("kr", "kr.", "kroner", "dkk", ",-", "t.kr."), else None."""
+    word = _word(toks, j)
+    if word in _MONEY_WORDS:
+        j += 1
+        if word == "kr" and _is(toks, j, "punct", ".", tight=True):
+            j += 1
+        if _is(toks, j, "punct", ",", tight=True) and _is(toks, j + 1, "punct", "-", tight=True):
+            j += 2
+        return j
+    return None
+
+
+def _unit_after(toks: list[_Tok], j: int, article: bool) -> tuple[str, float, int] | None:
+    """The unit right after a number: ``(unit, factor, next index)``; an optional hyphen first
+    ("2-timers møde"). ``article``: the number was "en"/"et"/"a"/"an" (time units only)."""
+    if _is(toks, j, "punct", "-", tight=True):
+        j += 1
+    word = _word(toks, j)
+    if word is None:
+        return None
+    if word in _TIME_WORDS:
+        unit, factor = _TIME_WORDS[word]
+        j += 1
+        if word == "min" and _is(toks, j, "punct", ".", tight=True):
+            j += 1
+        return unit, factor, j
+    if article:
+        return None
+    if word in _PERSON_WORDS:
+        return "personer", 1.0, j + 1
+    if word in _TIMES_WORDS:
+        return "gange", 1.0, j + 1
+    end = _money_unit(toks, j)
+    if end is not None:
+        return "kr", 1.0, end
+    return None
+
+
+def parse_quantities(text: str) -> list[Quantity]:
+    """The quantities of ``text`` with their units, in text order (see the module docstring).
+
+    Args:
+        text: a message, any length (linear time).
+
+    Returns:
+        :class:`Quantity` items; a number without a unit (and not a bare amount after a
+        price word) is not a quantity: "kl. 19 på torsdag, 2. sal" gives none.
+    """
+    text = unicodedata.normalize("NFC", text or "")
+    toks = _tokens(text)
+    found: list[Quantity] = []
+    i, n = 0, len(toks)
+    while i < n:
+        tok = toks[i]
+        got = None
+        if tok.kind == "num":
+            got = _read_number(toks, i)
+            if isinstance(got, int):
+                i = max(i + 1, got)
+                continue
+        elif tok.kind == "word":
+            got = _read_word(toks, i)
+        if got is None:
+            i += 1
+            continue
+        value, unit, start, end = got
+        found.append(Quantity(value, unit, text[toks[start].start:toks[end - 1].end]))
+        i = end
+    return found
+
+
+def _prefix_money(toks: list[_Tok], i: int) -> int | None:
+    """Start of a "kr. 3.000" / "DKK 500" before the number at ``i``: index of "kr"/"dkk", else None."""
+    if i >= 2 and toks[i - 1].text == "." and _word(toks, i - 2) in ("kr",):
+        return i - 2
+    if i >= 1 and _word(toks, i - 1) in ("kr", "dkk"):
+        return i - 1
+    return None
+
+
+def _read_number(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | int:
+    """A quantity starting with digits at ``i``: ``(value, unit, first token, end token)``, else the
+    index after the number (no token inside a written number starts a quantity: going on after it
+    keeps the pass linear on "1.234.567.890...", each group read once)."""
+    read = _digits(toks, i)
+    if read is None:
+        return i + 1
+    value, j, money = read
+    start = i
+    # "10k", "5 t.kr.", "3 tusind kroner", "3 mio."
+    word = _word(toks, j)
+    multiplied = False
+    if word == "t" and _is(toks, j + 1, "punct", ".", tight=True) and _word(toks, j + 2) == "kr":
+        value *= 1000
+        end = _money_unit(toks, j + 2)
+        return value, "kr", start, end
+    if word in _MULTIPLIERS and (word != "k" or not toks[j].space):
+        value *= _MULTIPLIERS[word]
+        multiplied = True
+        j += 1
+        if word in ("mio", "mill") and _is(toks, j, "punct", ".", tight=True):
+            j += 1
+    unit = _unit_after(toks, j, article=False)
+    if unit is not None:
+        name, factor, end = unit
+        if not (multiplied and name != "kr" and name != "personer"):
+            return value * factor, name, start, end
+    pre = _prefix_money(toks, i)
+    if pre is not None:
+        return value, "kr", pre, j
+    if money or (multiplied and (word == "k" or word in _MILLIONS)):
+        return value, "kr", start, j
+    cue = _word(toks, i - 1) if i >= 1 else None
+    if cue in _PRICE_CUES and (multiplied or _bare_amount(toks, j, value)):
+        return value, "kr", start, j
+    return j  # no quantity: the caller goes on after the number
+
+
+def _bare_amount(toks: list[_Tok], j: int, value: float) -> bool:
+    """A number after a price word, ending before token ``j``, is an amount when it is at least 100
+    (not a clock time "til 10.30" nor a count "for 2") and no other noun follows it
+    (:data:`_AFTER_BARE`: "for 200 år siden" is no amount)."""
+    if value < 100:
+        return False
+    follower = _word(toks, j)
+    return follower is None or follower in _AFTER_BARE
+
+
+def _read_word(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | None:
+    """A quantity starting with a word at ``i``: number words, "halvanden", "en halv time",
+    "half an hour", "et kvarter", "for anden gang", "twice"."""
+    word = toks[i].text
+    if word == "twice":
+        return 2.0, "gange", i, i + 1
+    if word == "once" and _word(toks, i + 1) is None:
+        return None
+    # "for anden gang", "for the third time"
+    if word in ("for",):
+        k = i + 1
+        if _word(toks, k) == "the":
+            k += 1
+        ordinal = _word(toks, k)
+        if ordinal in ORDINALS and _word(toks, k + 1) in ("gang", "time"):
+            if _word(toks, k + 1) == "time" and _word(toks, i + 1) != "the":
+                return None  # "for anden time" is not "the second time"
+            return float(ORDINALS[ordinal]), "gange", i, k + 2
+        return None
+    # "half an hour", "en halv time", "et halvt døgn"
+    if word == "half" and _word(toks, i + 1) in ("an", "a") and _word(toks, i + 2) in _TIME_WORDS:
+        unit, factor = _TIME_WORDS[toks[i + 2].text]
+        return 0.5 * factor, unit, i, i + 3
+    if word in _ARTICLES and _word(toks, i + 1) in ("halv", "halvt") and _word(toks, i + 2) in _TIME_WORDS:
+        unit, factor = _TIME_WORDS[toks[i + 2].text]
+        return 0.5 * factor, unit, i, i + 3
+    if word in _FRACTION_WORDS:
+        found = _unit_after(toks, i + 1, article=True)
+        if found:
+            unit, factor, end = found
+            return _FRACTION_WORDS[word] * factor, unit, i, end
+        return None
+    if word not in NUMBER_WORDS:
+        return None
+    value = float(NUMBER_WORDS[word])
+    article = word in _ARTICLES
+    if article and i >= 1 and _word(toks, i - 1) in _FREQUENCY:
+        return None
+    j = i + 1
+    # "to og en halv time" = 2.5 timer
+    if not article and _word(toks, j) == "og" and _word(toks, j + 1) in _ARTICLES \
+            and _word(toks, j + 2) in ("halv", "halvt"):
+        found = _unit_after(toks, j + 3, article=True)
+        if found:
+            unit, factor, end = found
+            return (value + 0.5) * factor, unit, i, end
+    if not article and _word(toks, j) in ("tusind", "tusinde", "thousand", "millioner", "million", "mio"):
+        multiplier = _MULTIPLIERS[toks[j].text]
+        j += 1
+        if _is(toks, j, "punct", ".", tight=True) and toks[j - 1].text == "mio":
+            j += 1
+        end = _money_unit(toks, j)
+        if end is not None:
+            return value * multiplier, "kr", i, end
+        if multiplier >= 1_000_000 or (i >= 1 and _word(toks, i - 1) in _PRICE_CUES):
+            return value * multiplier, "kr", i, j
+        return None
+    found = _unit_after(toks, j, article=article)
+    if found is None:
+        return None
+    unit, factor, end = found
+    if unit == "kr" and article:
+        return None
+    return value * factor, unit, i, end
+
+
+def format_quantity(value: float, unit: str) -> str:
+    """Danish text of a value in a limit unit: ``(2500, "kr")`` -> ``"2.500 kr."``,
+    ``(1, "timer")`` -> ``"1 time"``, ``(1.5, "timer")`` -> ``"1,5 timer"``, ``(1, "dage")`` -> ``"1 dag"``.
+
+    Raises:
+        ValueError: ``unit`` is not one of :data:`bot.domain.LIMIT_UNITS`.
+    """
+    if unit not in LIMIT_UNITS:
+        raise ValueError(f"unknown unit {unit!r}")
+    if unit == "kr":
+        whole = round(value, 2)
+        if whole == int(whole):
+            return f"{int(whole):,}".replace(",", ".") + " kr."
+        return f"{int(whole):,}".replace(",", ".") + "," + f"{whole - int(whole):.2f}"[2:] + " kr."
+    number = f"{value:g}".replace(".", ",") if value != int(value) else str(int(value))
+    singular = {"minutter": "minut", "timer": "time", "dage": "dag", "personer": "person", "gange": "gang"}
+    return f"{number} {singular[unit] if value == 1 else unit}"

@@ -1,0 +1,115 @@
+"""A message parsed once into a question value (DESIGN.md, "Answering", step 3).
+
+:func:`parse` runs every analysis the answering path needs, once per message:
+normalised text, ``(token, lemma)`` pairs and content terms (:mod:`bot.language`),
+amounts and durations with their units (:mod:`bot.quantities`), the language,
+the sentences and the one that asks, and the sentence embedding
+(:mod:`bot.embeddings`). Retrieval, the rule check and the answer texts read
+the :class:`Question`; none of them parses the raw string again.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.language import DanishAnalyzer, looks_english, normalise
+from bot.quantities import Quantity, parse_quantities
+
+if TYPE_CHECKING:
+    from bot.embeddings import Embedder
+
+FOCUS_WEIGHT = 0.6
+"""Share of the asking sentence in the embedding of a message of several sentences (the rest: the
+whole message). Long messages tell a story and ask in one sentence; the sentence that asks weighs
+more (issue "Understand what employees mean", part 4). Chosen on the dev split (`make eval`)."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
+_ASKING = re.compile(
+    r"\?|^\s*(?:må|maa|kan|skal|bør|har|hvem|hvad|hvordan|hvornår|hvorfor|hvilken|hvilke|er det|gælder|"
+    r"may|can|should|who|what|how|is it|am i|are we|do i|do we)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, eq=False)
+class Question:
+    """One message, analysed.
+
+    Attributes:
+        text: the message as received (already capped in length by the channel).
+        normalised: NFC, lower case, single spaces (:func:`bot.language.normalise`).
+        language: ``"da"`` or ``"en"`` (a cheap guess on function words).
+        sentences: the message's sentences, in order.
+        focus: the sentence that asks (the last one with a question mark or a
+            question word), or the whole text when there is one sentence.
+        tokens: ``(token, lemma)`` pairs of the whole text.
+        terms: content terms (stemmed, folded lemmas without stop words).
+        quantities: amounts, durations, persons and times with their units.
+        embedding: ``(dim,)`` float32, L2-normalised, or None without an embedder.
+    """
+
+    text: str
+    normalised: str
+    language: str
+    sentences: tuple[str, ...]
+    focus: str
+    tokens: tuple[tuple[str, str], ...]
+    terms: tuple[str, ...]
+    quantities: tuple[Quantity, ...]
+    embedding: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def english(self) -> bool:
+        """True when the message looks English."""
+        return self.language == "en"
+
+    @property
+    def amount_dkk(self) -> int | None:
+        """The first amount in kroner, whole kroner, or None."""
+        for quantity in self.quantities:
+            if quantity.unit == "kr":
+                return int(quantity.value)
+        return None
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (split after ``.``, ``!``, ``?`` and at line breaks)."""
+    return [s.strip() for s in _SENTENCE_END.split(text or "") if s.strip()]
+
+
+def asking_sentence(sentences: list[str]) -> str:
+    """The sentence that asks: the last one with a "?" or starting with a question word, else the last."""
+    for sentence in reversed(sentences):
+        if _ASKING.search(sentence):
+            return sentence
+    return sentences[-1] if sentences else ""
+
+
+def parse(text: str, analyzer: DanishAnalyzer, embedder: "Embedder | None" = None) -> Question:
+    """Analyse ``text`` once.
+
+    Args:
+        text: the user's message.
+        analyzer: the Danish analyser (lemmas, terms).
+        embedder: the sentence embedder, or None (lexical only). A message of
+            several sentences is embedded twice (whole, and the asking sentence),
+            mixed by :data:`FOCUS_WEIGHT`.
+    """
+    text = text or ""
+    sentences = split_sentences(text)
+    focus = asking_sentence(sentences) if len(sentences) > 1 else text.strip()
+    tokens = tuple(analyzer.tokens(text))
+    embedding = None
+    if embedder is not None and text.strip():
+        if focus and focus != text.strip():
+            whole, asked = embedder.encode_queries([text, focus])
+            mixed = (1 - FOCUS_WEIGHT) * whole + FOCUS_WEIGHT * asked
+            embedding = (mixed / (np.linalg.norm(mixed) or 1.0)).astype(np.float32)
+        else:
+            embedding = embedder.encode_queries([text])[0]
+    return Question(
+        text=text, normalised=normalise(text), language="en" if looks_english(text) else "da",
+        sentences=tuple(sentences), focus=focus, tokens=tokens, terms=tuple(analyzer.terms_of(list(tokens))),
+        quantities=tuple(parse_quantities(text)), embedding=embedding,
+    )

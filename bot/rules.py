@@ -1,0 +1,512 @@
+"""The question checked against an entry's exceptions, conditions and limit, before the headline.
+
+DESIGN.md ("Answering", step 4): "The answer never says more than its rule: the
+question is checked against the entry's exceptions, conditions and limit (in
+its unit ...) before the headline is chosen; 'Ja' only when nothing is in
+doubt." A wrong "ja, det må du" is the worst failure, so every doubt the check
+finds turns into a status that the headline (:mod:`bot.answers`) must honour:
+
+========== ===============================================================
+status     meaning
+========== ===============================================================
+clear      nothing in the question touches an exception, condition or limit
+within_limit every quantity of the limit's unit is within the limit
+condition  the question touches one of the entry's conditions
+exception  an exception case applies (catalogue v2 ``exceptions``, or a
+           sentence of the entry that restricts, :mod:`bot.restrictions`)
+over_limit a quantity is over the limit
+check      the bot cannot tell (a weak match of an exception case, or a
+           duration in a unit that does not convert to the limit's unit)
+========== ===============================================================
+
+Order of the checks (the first that fires wins): an exception carried from the
+previous question, an exception named fully by words, a restricting sentence,
+an exception by meaning (strong), the limit (over), "cannot tell" (a case named
+only in part by words, or weakly by meaning; an unconvertible duration), a
+touched condition, the limit (within), clear. Exceptions come first because they say who decides a case whatever its
+size; a touched condition still lets the answer say "Ja, når ...", so it comes
+after everything that withdraws the "Ja".
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import yaml
+
+from bot.domain import SELF_DECISIONS, Limit, convert
+from bot.language import DATA_DIR, DanishAnalyzer, english_lemma, normalise, words
+from bot.quantities import Quantity, format_quantity, parse_quantities
+from bot.restrictions import restriction_for, restricts
+
+STATUSES = ("clear", "condition", "exception", "over_limit", "within_limit", "check")
+"""Every :attr:`RuleCheck.status`."""
+
+STRONG_MARGIN = 0.065
+"""By meaning, an exception case applies when cos(question, case) exceeds cos(question, topic) by at
+least this much (question embedded as a query, case and topic as passages, multilingual-e5-small).
+
+Why a margin over the topic and not a raw cosine: e5-small puts almost every pair of workplace
+sentences between 0.78 and 0.91 (a question about a gift card is nearer "Gaver fra borgere",
+0.854, than "Penge, gavekort og arv", 0.841), so a raw threshold cannot tell "about this case"
+from "about this entry". The margin asks whether the question is nearer the case than the
+entry's own topic; the best case (largest margin) is the candidate. Chosen on the labelled
+table ``MEANING_TABLE`` of ``tests/test_rules.py`` (6 entries with one case each, 35 questions,
+Danish and English, 18 about the case): the questions not about the case reach at most +0.050;
+the questions about it reach up to +0.111. 0.065 keeps every not-the-case question below it
+(meaning alone never says "Nej"/"Ikke selv" to them); what falls between the margins is "check"."""
+WEAK_MARGIN = 0.025
+"""Between this margin and :data:`STRONG_MARGIN` the case may apply: the answer says "Det kommer an
+på" (status ``check``) instead of "Ja". From the same table: the not-the-case questions that share
+no word with the case reach at most +0.024 ("tegninger og fotos"), and the about-the-case questions
+that only meaning catches start at +0.042 ("en ny bærbar" for "Ny computer eller mobiltelefon")."""
+
+MIN_PART = 4
+"""A case term counts inside a longer question term (a compound: "insulin" in "insulinbesøg") only
+when it has at least this many letters, so "bil" does not match "mobil" or "bybil"."""
+
+SPECIFIC_TERM = 7
+"""A case term this long (folded, stemmed: "overarbejd", "facebook", "gavekort") names its case
+alone; shorter ones ("bil", "boern", "peng") only together with the case's other terms."""
+
+TIME_UNITS = ("minutter", "timer", "dage")
+
+_LIMIT_WORDS = re.compile(r"grænse|graense|\bhøjst\b|\bmaks", re.IGNORECASE)
+"""A condition with these words speaks of the entry's limit, which the limit check judges."""
+
+_NOBODY = re.compile(
+    r"\baldrig\b|\bforbudt\b|\bnej tak\b"
+    r"|\bmå\s+(?:du\s+|i\s+|de\s+|man\s+|den\s+|det\s+|vi\s+)?ikke\b"
+    r"|\bikke\s+må\b"
+)
+"""A restricting sentence that forbids ("aldrig", "må ikke", "forbudt", "nej tak"): nobody decides
+it; any other restricting sentence ("kun", "kræver", "bestiller din leder") goes to the leader."""
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """What the question does to the entry's rule (see the module docstring for the statuses).
+
+    Attributes:
+        status: one of :data:`STATUSES`.
+        decision: the entry's decision (``employee|team|leader|other``).
+        decided_by: the entry's ``decided_by`` (for ``other``).
+        condition: for ``condition``, the condition text touched; for ``check``, what to check
+            (Danish, lower case, no final full stop).
+        exception: for ``exception`` (and a weak ``check``), the exception dict ``{"case",
+            "decision", "decided_by"}``; a restricting sentence carries ``"sentence": True``.
+        limit: the entry's limit, when it has one.
+        quantity: the question's quantity compared with the limit (the largest over it, or the
+            largest within it), or the unconvertible one for ``check``.
+        case: the exception case to carry into a follow-up question (``carried_case``).
+    """
+
+    status: str
+    decision: str = "employee"
+    decided_by: str | None = None
+    condition: str | None = None
+    exception: dict | None = None
+    limit: Limit | None = None
+    quantity: Quantity | None = None
+    case: str | None = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
+
+    @property
+    def decides(self) -> str:
+        """Who the headline lets decide: one of ``employee|team|leader|other|nobody|unsure``.
+
+        The entry's decision for clear, within_limit and condition; the exception's for exception
+        (``nobody``: never allowed); over the limit the leader decides for an employee's or team's
+        entry, and someone else for a leader's or other's entry (above a leader's own limit the
+        leader cannot approve alone); ``unsure`` for check.
+        """
+        if self.status == "exception":
+            return (self.exception or {}).get("decision") or "leader"
+        if self.status == "over_limit":
+            return "leader" if self.decision in SELF_DECISIONS else "other"
+        if self.status == "check":
+            return "unsure"
+        return self.decision
+
+
+# --------------------------------------------------------------------------- entry fields
+
+def entry_limit(entry) -> Limit | None:
+    """The entry's limit: its ``limit`` (catalogue v2), else ``limit_dkk`` as kroner, else None."""
+    limit = getattr(entry, "limit", None)
+    if isinstance(limit, Limit):
+        return limit
+    if isinstance(limit, dict) and limit.get("unit"):
+        return Limit(float(limit["value"]), limit["unit"])
+    value, unit = getattr(entry, "limit_value", None), getattr(entry, "limit_unit", None)
+    if value is not None and unit:
+        return Limit(float(value), unit)
+    dkk = getattr(entry, "limit_dkk", None)
+    return Limit(float(dkk), "kr") if dkk is not None else None
+
+
+def entry_exceptions(entry) -> list[dict]:
+    """The entry's exception cases (catalogue v2), each ``{"case", "decision", "decided_by"}``."""
+    out = []
+    for item in getattr(entry, "exceptions", None) or ():
+        if isinstance(item, dict) and item.get("case"):
+            out.append({"case": item["case"], "decision": item.get("decision") or "leader",
+                        "decided_by": item.get("decided_by")})
+    return out
+
+
+def restriction_exception(sentence: str) -> dict:
+    """A restricting sentence as an exception: ``nobody`` when it forbids (:data:`_NOBODY`), else ``leader``."""
+    decision = "nobody" if _NOBODY.search(normalise(sentence)) else "leader"
+    return {"case": sentence, "decision": decision, "decided_by": None, "sentence": True}
+
+
+# --------------------------------------------------------------------------- the check
+
+@functools.lru_cache(maxsize=1)
+def default_analyzer() -> DanishAnalyzer:
+    """The shared analyser (lookup lemmas) when the caller passes none."""
+    return DanishAnalyzer()
+
+
+def check(question, entry, *, embedder=None, carried_case: str | None = None,
+          analyzer: DanishAnalyzer | None = None) -> RuleCheck:
+    """The question checked against ``entry``'s exceptions, limit and conditions.
+
+    Args:
+        question: an object with ``text`` (str), ``terms`` (tuple[str, ...], the analyser's
+            terms), ``quantities`` (tuple[Quantity, ...]), ``embedding`` (numpy array (d,),
+            L2-normalised, a query embedding, or None) and ``language`` ("da" | "en").
+        entry: a mandate (model or snapshot) with ``decision``, ``decided_by``, ``topic``,
+            ``summary``, ``conditions`` and optionally ``exceptions``, ``limit``/``limit_dkk``.
+        embedder: None, or an object with ``encode_passages(texts) -> np.ndarray`` (n, d) with
+            L2-normalised rows; without it (or without ``question.embedding``) exceptions are
+            matched by words only.
+        carried_case: the case matched in the previous question of a follow-up ("hvad hvis det
+            kun er 100 kr?"): when it is still one of the entry's cases, it still applies.
+        analyzer: the Danish analyser (default: :func:`default_analyzer`).
+
+    Returns:
+        A :class:`RuleCheck`.
+    """
+    analyzer = analyzer or default_analyzer()
+    decision = getattr(entry, "decision", "employee")
+    base = {"decision": decision, "decided_by": getattr(entry, "decided_by", None),
+            "limit": entry_limit(entry)}
+    exceptions = entry_exceptions(entry)
+    text = getattr(question, "text", "") or ""
+
+    # 1. The case of the previous question, in a follow-up.
+    carried = _carried(carried_case, exceptions, entry)
+    if carried is not None:
+        return RuleCheck("exception", exception=carried, case=carried["case"], **base)
+
+    asked = _question_terms(question, analyzer)
+    allowed = _allowed_terms(analyzer, getattr(entry, "topic", "") or "", getattr(entry, "summary", "") or "")
+
+    # 2. An exception case named by words, fully (a part of it only: see 6.).
+    by_words = _by_words(asked, exceptions, allowed, analyzer)
+    if by_words is not None and by_words[1]:
+        return RuleCheck("exception", exception=by_words[0], case=by_words[0]["case"], **base)
+    # Below, only cases that withdraw the "Ja" count: a case the employee or team decides
+    # ("Høreværn ... må du selv") may grant a "Ja" only when the question names it fully.
+    restrictive = [item for item in exceptions if item["decision"] not in SELF_DECISIONS]
+    if by_words is not None and by_words[0]["decision"] in SELF_DECISIONS:
+        by_words = _by_words(asked, restrictive, allowed, analyzer)
+
+    # 3. A sentence of the entry that restricts what was asked (bot.restrictions, employee/team).
+    sentence = restriction_for(text, entry, analyzer) if text else None
+    if sentence is None and getattr(question, "language", "da") == "en" and asked:
+        sentence = _restriction_by_terms(asked, entry, analyzer, allowed)
+    if sentence is not None:
+        found = restriction_exception(sentence)
+        return RuleCheck("exception", exception=found, case=sentence, **base)
+
+    # 4. An exception case by meaning.
+    weak = by_words[0] if by_words is not None else None
+    meaning = _by_meaning(question, entry, restrictive, embedder)
+    if meaning is not None:
+        found, margin = meaning
+        if margin >= STRONG_MARGIN:
+            return RuleCheck("exception", exception=found, case=found["case"], **base)
+        if margin >= WEAK_MARGIN and weak is None:
+            weak = found
+
+    # 5. The limit.
+    limit = base["limit"]
+    over, within, unconvertible = _against_limit(limit, getattr(question, "quantities", ()) or ())
+    if over is not None:
+        return RuleCheck("over_limit", quantity=over, **base)
+
+    # 6. What the bot cannot tell.
+    if weak is not None:
+        return RuleCheck("check", condition=f"om dit tilfælde er {_lower_first(weak['case'])}",
+                         exception=weak, case=weak["case"], **base)
+    if unconvertible is not None and limit is not None:
+        return RuleCheck("check", quantity=unconvertible, condition=(
+            f"om {unconvertible.text.strip()} er inden for grænsen på {format_quantity(limit.value, limit.unit)}"),
+            **base)
+
+    # 7. A condition the question touches.
+    condition = _touched_condition(asked, entry, analyzer, allowed)
+    if condition is not None:
+        return RuleCheck("condition", condition=condition, quantity=within, **base)
+
+    # 8./9.
+    if within is not None:
+        return RuleCheck("within_limit", quantity=within, **base)
+    return RuleCheck("clear", **base)
+
+
+# --------------------------------------------------------------------------- parts
+
+def _lower_first(text: str) -> str:
+    """``text`` stripped, without a final full stop, first letter lower case unless it starts an
+    acronym or name written in capitals ("IT-udstyr", "MobilePay" stay)."""
+    text = text.strip().rstrip(".").strip()
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?;])\s+", text or "") if s.strip()]
+
+
+@functools.lru_cache(maxsize=2048)
+def _allowed_terms(analyzer: DanishAnalyzer, topic: str, summary: str) -> frozenset:
+    """Terms of what the entry allows in general: its topic and the summary's sentences that do not
+    restrict. A case or condition term among them says nothing particular about the question."""
+    allowed = set(analyzer.terms(topic))
+    for sentence in _sentences(summary):
+        if not restricts(sentence):
+            allowed |= set(analyzer.terms(sentence))
+    return frozenset(allowed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _terms(analyzer: DanishAnalyzer, text: str) -> frozenset:
+    return frozenset(analyzer.terms(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _glossary() -> dict[str, str]:
+    """English -> Danish lemma, ``bot/language_data/english.yaml`` (the glossary retrieval uses)."""
+    with open(DATA_DIR / "english.yaml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["words"]
+
+
+def _question_terms(question, analyzer: DanishAnalyzer) -> frozenset:
+    """The question's terms; for an English question also its words translated by the glossary."""
+    terms = set(getattr(question, "terms", None) or ())
+    text = getattr(question, "text", "") or ""
+    if not terms and text:
+        terms |= _terms(analyzer, text)
+    if getattr(question, "language", "da") == "en" and text:
+        glossary = _glossary()
+        danish = [glossary.get(w) or glossary.get(english_lemma(w)) for w in words(text)]
+        danish = [d for d in danish if d]
+        if danish:
+            terms |= _terms(analyzer, " ".join(danish))
+    return frozenset(terms)
+
+
+def _named(term: str, asked: frozenset) -> bool:
+    """The question names ``term`` itself: the same term, or the term as part of a compound question
+    term (at least :data:`MIN_PART` letters, at its start or end: "gavekort" in "gavekortet",
+    "insulin" in "insulinbesoeg")."""
+    return term in asked or (len(term) >= MIN_PART and any(q.startswith(term) or q.endswith(term) for q in asked))
+
+
+def _touched(term: str, asked: frozenset) -> bool:
+    """:func:`_named`, or a question term of at least five letters that starts ``term`` ("mobil" for
+    "mobiltelefon", but also "kontakt" for "kontaktperson"): only ever a partial match."""
+    return _named(term, asked) or any(len(q) >= MIN_PART + 1 and term.startswith(q) for q in asked)
+
+
+def _term_hits(case_terms: Iterable[str], asked: frozenset, *, loose: bool = False) -> int:
+    """How many ``case_terms`` the question names (:func:`_named`; ``loose``: :func:`_touched`)."""
+    test = _touched if loose else _named
+    return sum(1 for term in case_terms if test(term, asked))
+
+
+_ALTERNATIVES = re.compile(r",(?!\s*(?:der|som|hvor|hvis|når)\b)|;|/|\b(?:og|eller|samt|or|and)\b", re.IGNORECASE)
+"""What separates the alternatives of a case ("Penge, gavekort og arv"; "Ny computer eller telefon");
+not the comma before a relative clause ("Et bytte, der giver overarbejde")."""
+
+
+def case_alternatives(analyzer: DanishAnalyzer, case: str, allowed: frozenset) -> list[frozenset]:
+    """The own terms of each alternative of ``case`` (terms not in ``allowed``), empty ones dropped:
+    "Penge, gavekort og arv" -> [{peng}, {gavekort}, {arv}]; "Billeder af børn på Facebook" ->
+    [{boern, facebook}] when "billed" is the topic's."""
+    out = []
+    for part in _ALTERNATIVES.split(case):
+        own = _terms(analyzer, part) - allowed
+        if own:
+            out.append(own)
+    return out
+
+
+def _by_words(asked: frozenset, exceptions: list[dict], allowed: frozenset,
+              analyzer: DanishAnalyzer) -> tuple[dict, bool] | None:
+    """The exception the question names by words, and whether it names it fully.
+
+    Fully: every own term of one alternative of the case is in the question (:func:`_term_hits`):
+    "gavekort" names "Penge, gavekort og arv"; or the alternative's longest own term, when it has
+    at least :data:`SPECIFIC_TERM` letters (the case's most specific word, usually a compound:
+    "overarbejde" names "Et bytte, der giver overarbejde" without "giver"). Partly: a question
+    term that only begins a case term ("kontakt" for "kontaktperson"), or some own term, not all of one alternative:
+    "børnene" alone does not name "Billeder af børn på Facebook" (the answer then says "check",
+    never "Ja"). None when the question names no own term of any case. The fullest match wins,
+    then the one with more terms named.
+    """
+    asked = asked - allowed
+    best, best_key = None, (False, 0)
+    for item in exceptions:
+        full, hits = False, 0
+        for own in case_alternatives(analyzer, item["case"], allowed):
+            named = _term_hits(own, asked)
+            hits = max(hits, named, _term_hits(own, asked, loose=True))
+            longest = max(own, key=lambda t: (len(t), t))
+            full = full or named == len(own) or (len(longest) >= SPECIFIC_TERM and _named(longest, asked))
+        if hits and (full, hits) > best_key:
+            best, best_key = item, (full, hits)
+    return (best, best_key[0]) if best is not None else None
+
+
+def _restriction_by_terms(asked: frozenset, entry, analyzer: DanishAnalyzer, allowed: frozenset) -> str | None:
+    """:func:`bot.restrictions.restriction_for` for terms already made (an English question's
+    glossary terms): the first restricting sentence (conditions, then summary) whose terms meet
+    the asked terms outside what the entry allows."""
+    if getattr(entry, "decision", None) not in SELF_DECISIONS:
+        return None
+    case = asked - allowed
+    sentences = [*(s for c in (getattr(entry, "conditions", None) or ()) for s in _sentences(c)),
+                 *_sentences(getattr(entry, "summary", "") or "")]
+    for sentence in sentences:
+        if restricts(sentence) and case & _terms(analyzer, sentence):
+            return sentence
+    return None
+
+
+def _carried(carried_case: str | None, exceptions: list[dict], entry) -> dict | None:
+    """The exception named ``carried_case`` when the entry still has it (a case or a restricting sentence)."""
+    if not carried_case:
+        return None
+    key = normalise(carried_case)
+    for item in exceptions:
+        if normalise(item["case"]) == key:
+            return item
+    sentences = [*(s for c in (getattr(entry, "conditions", None) or ()) for s in _sentences(c)),
+                 *_sentences(getattr(entry, "summary", "") or "")]
+    for sentence in sentences:
+        if normalise(sentence) == key and restricts(sentence):
+            return restriction_exception(sentence)
+    return None
+
+
+_PASSAGES: dict[tuple[tuple[int, str], str], np.ndarray] = {}
+"""Passage vectors of exception cases and topics, by ((id and name of the embedder), text): per message only
+the question is embedded. Bounded: cleared when it holds :data:`_PASSAGE_CACHE_SIZE` texts."""
+_PASSAGE_CACHE_SIZE = 20_000
+
+
+def passage_vectors(embedder, texts: list[str]) -> np.ndarray:
+    """Rows of ``embedder.encode_passages`` for ``texts``, each text embedded once per embedder.
+
+    Raises:
+        whatever ``embedder.encode_passages`` raises.
+    """
+    key = (id(embedder), getattr(embedder, "name", type(embedder).__name__))
+    missing = [t for t in dict.fromkeys(texts) if (key, t) not in _PASSAGES]
+    if missing:
+        if len(_PASSAGES) + len(missing) > _PASSAGE_CACHE_SIZE:
+            _PASSAGES.clear()
+        vectors = np.asarray(embedder.encode_passages(missing), dtype=np.float32)
+        for text, vector in zip(missing, vectors):
+            _PASSAGES[(key, text)] = vector
+    return np.stack([_PASSAGES[(key, t)] for t in texts])
+
+
+def _by_meaning(question, entry, exceptions: list[dict], embedder) -> tuple[dict, float] | None:
+    """The exception case nearest the question by meaning, and its margin over the entry's topic
+    (:data:`STRONG_MARGIN`); None without an embedder, a question embedding or exceptions."""
+    vector = getattr(question, "embedding", None)
+    if embedder is None or vector is None or not exceptions:
+        return None
+    topic = getattr(entry, "topic", "") or ""
+    rows = passage_vectors(embedder, [topic, *(item["case"] for item in exceptions)])
+    vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if rows.shape[1] != vector.shape[0]:
+        return None
+    cosines = rows @ vector
+    margins = cosines[1:] - cosines[0]
+    best = int(np.argmax(margins))
+    return exceptions[best], float(margins[best])
+
+
+def _against_limit(limit: Limit | None, quantities: Iterable[Quantity]) -> tuple[
+        Quantity | None, Quantity | None, Quantity | None]:
+    """``(largest quantity over the limit, largest within it, a duration that does not convert)``.
+
+    Only quantities that convert to the limit's unit (:func:`bot.domain.convert`) are compared.
+    A duration in a unit that does not convert to a duration limit ("3 timer" against "2 dage")
+    cannot be judged; any other unit ("2 børn" against a kr limit) is not about the limit and
+    is ignored.
+    """
+    if limit is None:
+        return None, None, None
+    over = within = unconvertible = None
+    over_value = within_value = -1.0
+    for quantity in quantities:
+        value = convert(quantity.value, quantity.unit, limit.unit)
+        if value is None:
+            if limit.unit in TIME_UNITS and quantity.unit in TIME_UNITS and unconvertible is None:
+                unconvertible = quantity
+            continue
+        if value > limit.value + 1e-9:
+            if value > over_value:
+                over, over_value = quantity, value
+        elif value > within_value:
+            within, within_value = quantity, value
+    return over, within, unconvertible
+
+
+def _touched_condition(asked: frozenset, entry, analyzer: DanishAnalyzer, allowed: frozenset) -> str | None:
+    """The first condition that the question touches, as written, or None.
+
+    Conservative on purpose: a condition is touched only when the question names two of the
+    condition's own content terms, or one specific one (:data:`SPECIFIC_TERM` letters: "sovealarm",
+    "hjemmearbejdsdag"), same term or compound part (:func:`_named`). Own terms are those not in
+    the topic nor in the summary's allowing sentences: those describe the entry in general and
+    every question about it shares them; and one short common word ("borger", "stue") is shared
+    by too many questions. Counting those would turn every "Ja" into "Ja, når ...". Restricting conditions are left to the exception check (they are
+    no "Ja, når ..."), and a condition that only states the limit is left to the limit check.
+    """
+    limit = entry_limit(entry)
+    for condition in getattr(entry, "conditions", None) or ():
+        if not condition or restricts(condition):
+            continue
+        if limit is not None and (any(convert(q.value, q.unit, limit.unit) is not None
+                                      for q in parse_quantities(condition)) or _LIMIT_WORDS.search(condition)):
+            continue  # "Højst 1.000 kr. pr. indkøb.", "Beløbsgrænsen gælder pr. bestilling.": the limit
+        own = _terms(analyzer, condition) - allowed
+        named = [term for term in own if _named(term, asked - allowed)]
+        if len(named) >= 2 or any(len(term) >= SPECIFIC_TERM for term in named):
+            return condition
+    return None
+
+
+def as_payload(value: Any) -> dict | None:
+    """A :class:`Limit` or :class:`Quantity` as a JSON-ready dict (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, Quantity):
+        return {"value": value.value, "unit": value.unit, "text": value.text}
+    return {"value": value.value, "unit": value.unit}

@@ -1,0 +1,121 @@
+"""Quantities with units as staff write them (bot.quantities), and the parse stays linear."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.language import parse_amounts
+from bot.quantities import Quantity, format_quantity, parse_quantities
+
+
+@pytest.mark.parametrize("text, expected", [
+    # money
+    ("en printer til 8.000 kr.", [(8000, "kr")]),
+    ("det koster 3000 kroner", [(3000, "kr")]),
+    ("kr. 3.000,-", [(3000, "kr")]),
+    ("3.000,50 kr.", [(3000.5, "kr")]),
+    ("3000,50 kr", [(3000.5, "kr")]),  # one amount, not 3000 and 50
+    ("ca. 3.000 kr.", [(3000, "kr")]),
+    ("5 t.kr.", [(5000, "kr")]),
+    ("kan jeg bruge 10k på det", [(10000, "kr")]),
+    ("3 tusind kroner", [(3000, "kr")]),
+    ("3 mio.", [(3_000_000, "kr")]),
+    ("2 millioner", [(2_000_000, "kr")]),
+    ("hvad hvis det koster 8.000?", [(8000, "kr")]),
+    ("500 DKK", [(500, "kr")]),
+    ("a 2,500 DKK laptop", [(2500, "kr")]),
+    # durations
+    ("to timer", [(2, "timer")]),
+    ("2 timer", [(2, "timer")]),
+    ("en time", [(1, "timer")]),
+    ("en halv time", [(0.5, "timer")]),
+    ("halvanden time", [(1.5, "timer")]),
+    ("1,5 time", [(1.5, "timer")]),
+    ("to og en halv time", [(2.5, "timer")]),
+    ("30 min", [(30, "minutter")]),
+    ("30 minutter", [(30, "minutter")]),
+    ("et kvarter", [(15, "minutter")]),
+    ("3 dage", [(3, "dage")]),
+    ("tre dage", [(3, "dage")]),
+    ("i to døgn", [(2, "dage")]),
+    ("en uge", [(7, "dage")]),
+    ("et 2-timers møde", [(2, "timer")]),
+    ("2 hours", [(2, "timer")]),
+    ("half an hour", [(0.5, "timer")]),
+    ("3 days", [(3, "dage")]),
+    ("tolv timer og femten minutter", [(12, "timer"), (15, "minutter")]),
+    # persons
+    ("8 personer", [(8, "personer")]),
+    ("5 børn", [(5, "personer")]),
+    ("12 deltagere", [(12, "personer")]),
+    ("4 medarbejdere", [(4, "personer")]),
+    ("tyve personer", [(20, "personer")]),
+    # times
+    ("3 gange", [(3, "gange")]),
+    ("for anden gang", [(2, "gange")]),
+    ("for tredje gang", [(3, "gange")]),
+    ("twice", [(2, "gange")]),
+    # in order, several units
+    ("Må jeg tage 5 børn med i svømmehallen i 2 timer for 300 kr.?",
+     [(5, "personer"), (2, "timer"), (300, "kr")]),
+])
+def test_quantities_with_units(text, expected):
+    assert [(q.value, q.unit) for q in parse_quantities(text)] == [(float(v), u) for v, u in expected]
+
+
+@pytest.mark.parametrize("text", [
+    "kl. 19 på torsdag, 2. sal",
+    "Må jeg give en borger en kop kaffe?",  # "en" is an article here
+    "til 10.30",  # a clock time after "til"
+    "for 200 år siden",  # a bare number followed by another noun
+    "Må jeg tage imod en gave?",
+])
+def test_numbers_that_are_no_quantity(text):
+    assert parse_quantities(text) == []
+
+
+def test_a_rate_is_not_a_duration():
+    assert [(q.value, q.unit) for q in parse_quantities("twice a day")] == [(2.0, "gange")]
+    assert [(q.value, q.unit) for q in parse_quantities("3 gange om ugen")] == [(3.0, "gange")]
+
+
+def test_the_text_of_a_quantity_is_its_span():
+    assert [q.text for q in parse_quantities("Må jeg bruge kr. 3.000,- og en halv time?")] == ["kr. 3.000,-", "en halv time"]
+
+
+def test_a_quantity_has_a_known_unit():
+    with pytest.raises(ValueError):
+        Quantity(2, "liter", "2 liter")
+
+
+def test_parse_amounts_is_kroner_only_in_whole_kroner():
+    assert parse_amounts("1.500,50 kr og 250 DKK i 2 timer") == [1500, 250]
+    assert parse_amounts("3000,50 kr") == [3000]
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (2500, "kr", "2.500 kr."), (3000.5, "kr", "3.000,50 kr."), (1, "timer", "1 time"), (1.5, "timer", "1,5 timer"),
+    (2, "dage", "2 dage"), (1, "dage", "1 dag"), (30, "minutter", "30 minutter"), (8, "personer", "8 personer"),
+    (1, "gange", "1 gang"),
+])
+def test_format_quantity(value, unit, text):
+    assert format_quantity(value, unit) == text
+
+
+@pytest.mark.parametrize("name, text", [
+    ("digits", "1" * 100_000),
+    ("spaces", " " * 100_000),
+    ("letters", "a" * 100_000),
+    ("punctuation", ".,-" * 33_334),
+    ("thousand groups", "1.234" * 20_000),
+    ("space groups", "123 " * 25_000),
+    ("decimal commas", "1," * 50_000),
+    ("number words", "to " * 50_000),
+    ("mixed", "12 kr. 3.000,50 to timer en halv for anden " * 2_500),
+], ids=lambda value: value if len(value) < 40 else "")
+def test_parsing_100_kb_is_linear(name, text):
+    for parse in (parse_quantities, parse_amounts):
+        start = time.perf_counter()
+        parse(text)
+        assert time.perf_counter() - start < 1.0, name  # a safety bound (quadratic would take minutes)
