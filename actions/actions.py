@@ -26,6 +26,8 @@ from bot.service import default_service
 logger = logging.getLogger(__name__)
 
 STRICT_INTENTS = {"nlu_fallback", "out_of_scope"}
+NONE_CHOICE = "none"
+"""The ``mandate_id`` of the "Ingen af dem" button after a clarifying question."""
 PENDING_INTENTS = {"ask_mandate", "list_mandates"}
 
 
@@ -69,16 +71,17 @@ def answer_question(
     outcome = service.answer(
         question, unit, user_id=tracker.sender_id, intent=intent, strict=intent in STRICT_INTENTS,
         store_unanswered=intent != "out_of_scope", last_mandate_id=tracker.get_slot("last_mandate_id"),
+        carried_case=tracker.get_slot("last_case"),
     )
     if outcome.result.answer is None and intent == "out_of_scope":
         dispatcher.utter_message(response="utter_out_of_scope")
         return [SlotSet("unit", unit)]
     if outcome.reply.custom["type"] == "clarify":
+        choices = [(option["topic"], option["mandate_id"]) for option in outcome.reply.custom["options"]]
         buttons = [
-            {"title": option["topic"],
-             "payload": "/choose_mandate" + json.dumps(
-                 {"mandate_id": option["mandate_id"], "question_id": outcome.question_id})}
-            for option in outcome.reply.custom["options"]
+            {"title": title, "payload": "/choose_mandate" + json.dumps(
+                {"mandate_id": mandate_id, "question_id": outcome.question_id})}
+            for title, mandate_id in [*choices, (outcome.reply.custom["none_label"], NONE_CHOICE)]
         ]
         dispatcher.utter_message(text=outcome.reply.text, buttons=buttons, json_message=outcome.reply.custom)
         return [SlotSet("unit", unit), SlotSet("last_question_id", outcome.question_id),
@@ -88,6 +91,7 @@ def answer_question(
         SlotSet("unit", unit),
         SlotSet("last_mandate_id", outcome.result.answer.mandate_id if outcome.result.answer else None),
         SlotSet("last_question_id", outcome.question_id),
+        SlotSet("last_case", outcome.check.case if outcome.check else None),
         SlotSet("clarify_options", None),
     ]
 
@@ -104,6 +108,9 @@ def answer_chosen(dispatcher: CollectingDispatcher, tracker: Tracker, mandate_id
     """Answer from the entry the user chose among the options, and close the open question."""
     question_id = next(tracker.get_latest_entity_values("question_id"), None) or tracker.get_slot("last_question_id")
     unit = current_unit(tracker)
+    if mandate_id == NONE_CHOICE:  # "Ingen af dem": the question stays in HR's queue with the options offered
+        dispatcher.utter_message(response="utter_none_of_them")
+        return [SlotSet("clarify_options", None)]
     try:
         reply = default_service().answer_from_entry(
             str(mandate_id), unit or "", int(question_id) if question_id not in (None, "") else None)
@@ -111,7 +118,8 @@ def answer_chosen(dispatcher: CollectingDispatcher, tracker: Tracker, mandate_id
         dispatcher.utter_message(text="Den regel kan jeg ikke finde for din enhed. Skriv gerne spørgsmålet igen.")
         return [SlotSet("clarify_options", None)]
     dispatcher.utter_message(text=reply.text, json_message=reply.custom)
-    return [SlotSet("last_mandate_id", reply.custom["mandate_id"]), SlotSet("clarify_options", None)]
+    return [SlotSet("last_mandate_id", reply.custom["mandate_id"]), SlotSet("last_case", None),
+            SlotSet("clarify_options", None)]
 
 
 class ValidateSlotMappings(ValidationAction):
@@ -233,7 +241,7 @@ class ActionDeny(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if tracker.get_slot("clarify_options"):
-            dispatcher.utter_message(response="utter_deny_ack")
+            dispatcher.utter_message(response="utter_none_of_them")
             return [SlotSet("clarify_options", None)]
         dispatcher.utter_message(response="utter_deny_other")
         return []

@@ -436,19 +436,26 @@ def no_answer_reply(
     return Reply(" ".join(lines), {"type": "no_mandate", "question_id": question_id})
 
 
-def clarify_reply(options: Sequence, question_id: int | None) -> Reply:
-    """ "Mener du A eller B?" when two entries fit nearly equally well.
+NONE_OF_THEM = "Ingen af dem"
+"""The last option of a clarifying question: the question then stays with HR, with the options offered."""
 
-    The payload ``{"type": "clarify", "options": [{"mandate_id", "topic"}], "question_id"}``
+
+def clarify_reply(options: Sequence, question_id: int | None) -> Reply:
+    """ "Handler det om A, B eller C?" when the question may be about one of a few entries.
+
+    The payload ``{"type": "clarify", "options": [{"mandate_id", "topic"}], "none_label", "question_id"}``
     carries no answer; the chat shows the options as buttons
-    (``/choose_mandate{"mandate_id": ..., "question_id": ...}``).
+    (``/choose_mandate{"mandate_id": ..., "question_id": ...}``) plus "Ingen af dem"
+    (``mandate_id`` ``"none"``).
     """
     topics = [f"\"{o.topic}\"" for o in options]
-    text = "Mener du " + " eller ".join(topics) + "? Vælg det, der passer bedst."
+    listed = topics[0] if len(topics) == 1 else ", ".join(topics[:-1]) + " eller " + topics[-1]
+    text = f"Handler det om {listed}? Vælg det, der passer, eller \"{NONE_OF_THEM}\"."
     return Reply(text, {
         "type": "clarify",
         "question_id": question_id,
         "options": [{"mandate_id": o.id, "topic": o.topic} for o in options],
+        "none_label": NONE_OF_THEM,
     })
 
 

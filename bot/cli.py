@@ -174,6 +174,28 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_check(_args) -> int:
+    """``mandat check``: load what answering needs (settings, embedder, decision model) or say what to fix.
+
+    ``make run`` calls it before starting the servers: a bot whose configured embedder cannot
+    load refuses to start instead of answering worse (``MANDAT_EMBEDDER=none`` runs on words alone).
+    """
+    from bot.embeddings import EmbedderError
+    from bot.service import MandateService
+
+    try:
+        service = MandateService()
+        embedder = service.check_embedder()
+    except EmbedderError as exc:
+        print(f"Mandatbot kan ikke starte: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"Mandatbot kan ikke starte: {exc}", file=sys.stderr)
+        return 2
+    print(f"Embedder: {embedder}; beslutningsmodel: {service.settings.decision_model}")
+    return 0
+
+
 def cmd_token(args) -> int:
     """``mandat token --employee X --unit Y``: a widget token signed with the HS256 secret."""
     from bot.channels.identity import issue_token
@@ -381,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="visningsnavn")
     p.add_argument("--minutes", type=int, default=60, help="gyldighed i minutter (standard 60)")
     p.set_defaults(func=cmd_token)
+    p = sub.add_parser("check", help="tjek at embedder og beslutningsmodel kan indlæses (før start)")
+    p.set_defaults(func=cmd_check)
     p = sub.add_parser("users", help="admin-appens brugere: add, set-password, list, demo")
     p.add_argument("action", choices=["add", "set-password", "list", "demo"])
     p.add_argument("username", nargs="?")

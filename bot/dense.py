@@ -22,8 +22,10 @@ from bot.embeddings import Embedder, PassageCache
 
 
 def whole_text(entry) -> str:
-    """An entry as one passage: topic, summary, conditions, keywords and example phrasings."""
+    """An entry as one passage: topic, summary, conditions, exception cases, keywords and example phrasings."""
     parts = [f"{entry.topic}.", entry.summary, *entry.conditions]
+    if entry.exceptions:
+        parts.append("Undtagelser: " + ", ".join(entry.exceptions) + ".")
     if entry.keywords:
         parts.append("Nøgleord: " + ", ".join(entry.keywords) + ".")
     parts.extend(entry.examples)

@@ -29,6 +29,7 @@ from bot.privacy import pseudonym, redact
 from bot import lexicon
 from bot.question import Question as ParsedQuestion, parse
 from bot.rules import RuleCheck, check as check_rules
+from bot.routes import detect_concern, route_answer
 from bot.retrieval import CatalogueIndex, Retriever, build_index
 
 
@@ -195,6 +196,8 @@ class MandateService:
         parsed = self.parse(question)
         settings = self.settings
         with self._session() as session:
+            if detect_concern(parsed.text):
+                return self._concern(session, parsed, unit_id, user_id, intent, store)
             index = self.index(session)
             parents = unit_parents(session)
             # A short message that points back at the last answer ("hvad hvis det koster 8.000?")
@@ -231,6 +234,21 @@ class MandateService:
                 )
             return Outcome(reply, decision, qid, parsed, check)
 
+    def _concern(self, session: Session, parsed: ParsedQuestion, unit_id: str, user_id: str | None,
+                 intent: str | None, store: bool) -> Outcome:
+        """Concern for a child or a citizen, violence or abuse: always the duty and the unit's route to
+        report it (:mod:`bot.routes`), never "må du selv", whatever entry the words resemble."""
+        if session.get(Unit, unit_id) is None:
+            raise KeyError(unit_id)
+        reply = route_answer(session, unit_id, self.settings.today(), "concern", parsed.text)
+        route = reply.custom
+        answer = (Candidate(route["mandate_id"], route["unit"], route["decision"], 0.0, True)
+                  if route.get("mandate_id") else None)
+        decision = Decision("answer" if answer else "abstain", "concern", answer)
+        qid = self._record(session, parsed, unit_id, user_id, intent, decision, store)
+        reply = Reply(reply.text, {**route, "question_id": qid})
+        return Outcome(reply, decision, qid, parsed, None)
+
     def _record(self, session: Session, parsed: ParsedQuestion, unit_id: str, user_id: str | None,
                 intent: str | None, decision: Decision, store: bool) -> int | None:
         """Store the question (redacted) with what the bot did; its id, or None when not ``store``."""
@@ -247,6 +265,7 @@ class MandateService:
             best_mandate_id=best.mandate_id if best else None,
             best_score=round(best.score, 4) if best else None,
             status="answered" if answered else "new",
+            offered=[c.mandate_id for c in decision.options] or None,
         )
         session.add(row)
         session.flush()
@@ -338,7 +357,9 @@ class MandateService:
         is none. The same flow as :meth:`answer` (parse, retrieval and its calibrated decision,
         :func:`bot.rules.check`, :mod:`bot.answers`) runs on a throwaway index of that catalogue;
         the cached index is left as it is. ``linked`` are question texts to treat as linked to
-        the draft in the review queue (the review queue shows what a link would change).
+        the draft in the review queue (the review queue shows what a link would change). A
+        message of concern is answered as :meth:`answer` answers it, with the saved catalogue's
+        route (the draft takes no part).
 
         Returns:
             An :class:`Outcome` with ``question_id`` None; its ``check`` is the rule check of the
@@ -354,6 +375,8 @@ class MandateService:
             units = {u.id: u for u in session.execute(select(Unit)).scalars()}
             if unit_id not in units:
                 raise KeyError(unit_id)
+            if detect_concern(parsed.text):  # as in answer(): the saved catalogue's route, whatever the draft
+                return self._concern(session, parsed, unit_id, None, None, False)
             entries = [e for e in session.execute(select(Mandate)).scalars() if e.id != draft.id] + [draft]
             learned = linked_questions(session)
             if linked:

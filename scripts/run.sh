@@ -11,6 +11,9 @@ export MANDAT_WARMUP=1
 # the dev secret. Off by default everywhere else; `make run` is for development.
 export MANDAT_WIDGET_DEV_MODE=${MANDAT_WIDGET_DEV_MODE:-1}
 
+# Refuse to start when the configured sentence embedder or the decision model cannot load.
+$BIN/mandat check
+
 pids=()
 ready_pid=
 stop() {

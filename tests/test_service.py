@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from bot.answers import format_dkk
 from bot.db.models import Feedback, Question
+from bot.service import MandateService
 
 
 def test_answer_names_who_decides_conditions_limit_inform_and_source(demo_db, service):
@@ -130,13 +131,17 @@ def test_follow_up_needs_the_previous_entry_in_force_for_the_unit(demo_db, servi
 
 
 def test_nearly_tied_entries_ask_which_one(demo_db, service, session):
+    """Without a decision model (legacy thresholds, words only) a near tie asks which entry is meant."""
+    import dataclasses
+
     from bot.retrieval import Retriever
 
-    service.retriever = Retriever(min_score=0.22, min_margin=0.1)
+    service = MandateService(dataclasses.replace(service.settings, embedder="none"),
+                             retriever=Retriever(min_score=0.22, min_margin=0.1))
     outcome = service.answer("Må vi bytte?", "hjemmeplejen-nord")
     custom = outcome.reply.custom
     assert custom["type"] == "clarify" and len(custom["options"]) == 2
-    assert outcome.reply.text.startswith("Mener du ")
+    assert outcome.reply.text.startswith("Handler det om ") and custom["none_label"] == "Ingen af dem"
     chosen = custom["options"][0]["mandate_id"]
     assert {o["mandate_id"] for o in custom["options"]} == {"soo-vagtbytte", "hpn-rutebytte"}
     reply = service.answer_from_entry(chosen, "hjemmeplejen-nord", outcome.question_id)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.admin.auth import current, login_required, require_edit, require_read
-from bot.admin.common import FIELD_LABELS, db, forbidden, make_page, parse_date, parse_int, service, today, unit_tree
+from bot.admin.common import FIELD_LABELS, db, forbidden, make_page, parse_date, parse_int, today, unit_tree
 from bot.admin.forms import (
     EXCEPTION_DECISION_LABELS, FORM_FIELDS, LEGACY_FORM_FIELDS, ROUTE_LABELS, EntryForm, diff_values, display,
     draft_entry, exception_text, field_label, format_limit, limit_warnings, slugify, spec_values, validate_form,

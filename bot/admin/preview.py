@@ -23,6 +23,8 @@ REASONS = {
     "answered": "Botten svarer ud fra posten nedenfor.",
     "follow_up": "Botten svarer ud fra posten fra det forrige spørgsmål.",
     "clarify": "To eller flere poster passer næsten lige godt: botten spørger, hvilken der menes.",
+    "concern": "Bekymring for et barn eller en borger, vold eller overgreb: botten svarer altid med pligten og "
+               "vejen til at melde det.",
     "low_score": "Ingen post passer godt nok: botten siger ærligt, at den ikke ved det, og gemmer spørgsmålet til HR.",
     "tie": "To poster passer næsten lige godt: botten svarer ikke for ikke at gætte.",
     "other_unit": "En post for en anden enhed (eller en udløbet post) passer bedre: botten svarer ikke.",
@@ -40,12 +42,15 @@ exclude the case, or the bot cannot tell whether they do."""
 def widget_message(reply) -> dict[str, Any]:
     """A :class:`bot.answers.Reply` as the chat widget receives it: ``{text, custom, quick_replies}``.
 
-    A "Mener du ...?" reply gets one quick reply per option, as the Rasa action sends them
-    (``actions.actions.answer_question``).
+    A clarifying reply gets one quick reply per option, plus "Ingen af dem" (``none_label``), as the
+    Rasa action sends them (``actions.actions.answer_question``); the preview's buttons send nothing.
     """
     message: dict[str, Any] = {"text": reply.text, "custom": reply.custom}
     if reply.custom.get("type") == "clarify":
-        message["quick_replies"] = [{"title": option["topic"], "payload": ""} for option in reply.custom["options"]]
+        titles = [option["topic"] for option in reply.custom["options"]]
+        if reply.custom.get("none_label"):
+            titles.append(reply.custom["none_label"])
+        message["quick_replies"] = [{"title": title, "payload": ""} for title in titles]
     return message
 
 

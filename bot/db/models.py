@@ -186,6 +186,8 @@ class Question(Base):
     status_at = Column(DateTime, nullable=True)
     # The entry created from this question in the admin app's review queue.
     resolved_mandate_id = Column(String(64), nullable=True, index=True)
+    # The entry ids a clarifying question offered ("Handler det om A, B eller C?"), else None.
+    offered = Column(JSON, nullable=True)
 
     __table_args__ = (Index("ix_questions_outcome_asked", "outcome", "asked_at"),)
 

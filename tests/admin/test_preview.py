@@ -22,7 +22,7 @@ from tests.conftest import TODAY, import_catalogue
 GIFTS = Path(__file__).parent / "data" / "gifts.yaml"
 CASH = "Må jeg tage imod 200 kr kontant fra en borger?"
 SUBSTITUTE = "Må jeg selv ringe efter en vikar, når min kollega er syg?"
-WINE = "Må jeg tage imod en flaske vin fra en pårørende?"
+WINE = "Må jeg tage imod en flaske vin fra en borger?"  # one of the gifts entry's examples
 
 
 @pytest.fixture()
@@ -300,3 +300,32 @@ def test_wrong_yes_is_a_yes_headline_on_an_excluded_case():
     assert preview("nobody", "exception", {"case": "kontanter", "decision": "nobody"}).excluded
     # An exception the team decides does not exclude the team's own decision.
     assert not preview("team", "exception", {"case": "indkøb", "decision": "team"}).excluded
+
+
+def test_a_clarifying_reply_gets_the_chats_buttons():
+    from bot.admin.preview import widget_message
+    from bot.answers import clarify_reply
+
+    class Option:
+        def __init__(self, mandate_id, topic):
+            self.id, self.topic = mandate_id, topic
+
+    reply = clarify_reply([Option("a", "Gaver"), Option("b", "Vikar")], None)
+    message = widget_message(reply)
+    titles = [button["title"] for button in message["quick_replies"]]
+    assert titles[:2] == ["Gaver", "Vikar"] and titles[2:] == [reply.custom["none_label"]]
+    assert message["text"] == reply.text and message["custom"] is reply.custom
+
+
+def test_preview_answers_concern_as_the_chat_does(gifts_db, client_as):
+    """A worried question is answered with the duty to report, in the preview as in the chat."""
+    question = "Jeg er bekymret for et barn med blå mærker. Må jeg selv vente og se?"
+    form = {**_entry_form(gifts_db, "hp-gaver"), "preview_question": question}
+    html = client_as("leder").post("/poster/hp-gaver/forhaandsvis", data=form,
+                                   headers={"X-Requested-With": "fetch"}).get_data(as_text=True)
+    (message,) = _messages(html)
+    from bot.service import MandateService
+
+    live = MandateService().answer(question, "hjemmeplejen", store=False)
+    assert live.result.reason == "concern" and message["text"] == live.reply.text
+    assert "pligt" in message["text"] and message["custom"].get("decides") not in ("employee", "team")
