@@ -113,7 +113,8 @@ def answer_chosen(dispatcher: CollectingDispatcher, tracker: Tracker, mandate_id
         return [SlotSet("clarify_options", None)]
     try:
         reply = default_service().answer_from_entry(
-            str(mandate_id), unit or "", int(question_id) if question_id not in (None, "") else None)
+            str(mandate_id), unit or "", int(question_id) if question_id not in (None, "") else None,
+            user_id=tracker.sender_id)
     except KeyError:
         dispatcher.utter_message(text="Den regel kan jeg ikke finde for din enhed. Skriv gerne spørgsmålet igen.")
         return [SlotSet("clarify_options", None)]

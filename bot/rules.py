@@ -211,14 +211,14 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
     allowed = _allowed_terms(analyzer, getattr(entry, "topic", "") or "", getattr(entry, "summary", "") or "")
 
     # 2. An exception case named by words, fully (a part of it only: see 6.).
-    by_words = _by_words(asked, exceptions, allowed, analyzer)
+    by_words = _by_words(asked, exceptions, allowed, analyzer, text)
     if by_words is not None and by_words[1]:
         return RuleCheck("exception", exception=by_words[0], case=by_words[0]["case"], **base)
     # Below, only cases that withdraw the "Ja" count: a case the employee or team decides
     # ("Høreværn ... må du selv") may grant a "Ja" only when the question names it fully.
     restrictive = [item for item in exceptions if item["decision"] not in SELF_DECISIONS]
     if by_words is not None and by_words[0]["decision"] in SELF_DECISIONS:
-        by_words = _by_words(asked, restrictive, allowed, analyzer)
+        by_words = _by_words(asked, restrictive, allowed, analyzer, text)
 
     # 3. A sentence of the entry that restricts what was asked (bot.restrictions, employee/team).
     sentence = restriction_for(text, entry, analyzer) if text else None
@@ -324,6 +324,28 @@ def _named(term: str, asked: frozenset) -> bool:
     return term in asked or (len(term) >= MIN_PART and any(q.startswith(term) or q.endswith(term) for q in asked))
 
 
+def _closing_phrase(case: str) -> str:
+    """The last two words of a case, padded with spaces (" med hjem ")."""
+    return " " + " ".join(words(case)[-2:]) + " "
+
+
+def _composed(terms: Iterable[str], asked: frozenset) -> frozenset:
+    """The ``terms`` that the question writes as two words: "borgerens nøgle" for "borgernøgle"
+    (a first part and a last part of at least three letters each, at most three letters between
+    them for the linking "-s-"/"-e-" and the ending the stemmer took: "borg" + "er" + "noegl")."""
+    found = set()
+    for term in terms:
+        for first in asked:
+            if len(first) < 3 or first == term or not term.startswith(first):
+                continue
+            rest = term[len(first):]
+            if any(len(last) >= 3 and rest.endswith(last) and len(rest) - len(last) <= 3 for last in asked
+                   if last != first):
+                found.add(term)
+                break
+    return frozenset(found)
+
+
 def _touched(term: str, asked: frozenset) -> bool:
     """:func:`_named`, or a question term of at least five letters that starts ``term`` ("mobil" for
     "mobiltelefon", but also "kontakt" for "kontaktperson"): only ever a partial match."""
@@ -354,7 +376,7 @@ def case_alternatives(analyzer: DanishAnalyzer, case: str, allowed: frozenset) -
 
 
 def _by_words(asked: frozenset, exceptions: list[dict], allowed: frozenset,
-              analyzer: DanishAnalyzer) -> tuple[dict, bool] | None:
+              analyzer: DanishAnalyzer, text: str = "") -> tuple[dict, bool] | None:
     """The exception the question names by words, and whether it names it fully.
 
     Fully: every own term of one alternative of the case is in the question (:func:`_term_hits`):
@@ -366,15 +388,35 @@ def _by_words(asked: frozenset, exceptions: list[dict], allowed: frozenset,
     never "Ja"). None when the question names no own term of any case. The fullest match wins,
     then the one with more terms named.
     """
+    whole = asked
+    normalised = " ".join(words(text))
     asked = asked - allowed
     best, best_key = None, (False, 0)
     for item in exceptions:
         full, hits = False, 0
-        for own in case_alternatives(analyzer, item["case"], allowed):
-            named = _term_hits(own, asked)
-            hits = max(hits, named, _term_hits(own, asked, loose=True))
+        for part in _ALTERNATIVES.split(item["case"]):
+            terms = _terms(analyzer, part)
+            own, context = terms - allowed, terms & allowed
+            if not own:
+                # Every word of the case is one the entry uses in general ("tage en borgernøgle med
+                # hjem" under "Du må selv tage borgernøgler ud af ..."): named only when the question
+                # has all of them and the case's closing phrase ("med hjem") as written.
+                heads = {t for t in terms for q in whole if len(q) >= MIN_PART and t.endswith(q)}  # "nøgle" of "borgernøgle"
+                if terms and _term_hits(terms, whole | _composed(terms, whole) | heads) == len(terms) and \
+                        _closing_phrase(part) in f" {normalised} ":
+                    full, hits = True, max(hits, len(terms))
+                continue
+            mine = asked | _composed(own, whole)
+            named = _term_hits(own, mine)
+            hits = max(hits, named, _term_hits(own, mine, loose=True))
             longest = max(own, key=lambda t: (len(t), t))
-            full = full or named == len(own) or (len(longest) >= SPECIFIC_TERM and _named(longest, asked))
+            named_fully = named == len(own) or (len(longest) >= SPECIFIC_TERM and _named(longest, mine))
+            # A case that also uses the entry's general words ("tage en borgernøgle med hjem" under
+            # "Nøgler til borgernes hjem") is named only with one of them too: "tage en borgernøgle ud
+            # af nøgleskabet" is what the entry allows, not the case.
+            full = full or (named_fully and (not context or any(
+                q == t or (len(q) >= MIN_PART and len(t) >= MIN_PART and q[:MIN_PART] == t[:MIN_PART])
+                for t in context for q in whole)))
         if hits and (full, hits) > best_key:
             best, best_key = item, (full, hits)
     return (best, best_key[0]) if best is not None else None

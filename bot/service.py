@@ -296,10 +296,14 @@ class MandateService:
         return dataclasses.replace(decision, action="answer", reason="follow_up",
                                    answer=Candidate(entry.id, entry.unit_id, entry.decision, 0.0, True)), None
 
-    def answer_from_entry(self, mandate_id: str, unit_id: str, question_id: int | None = None) -> Reply:
-        """The answer from a chosen entry (the user picked it after "Mener du ...?").
+    def answer_from_entry(self, mandate_id: str, unit_id: str, question_id: int | None = None,
+                          user_id: str | None = None) -> Reply:
+        """The answer from a chosen entry (the user picked it after "Handler det om ...?").
 
-        Marks the stored question answered by that entry.
+        The stored question is checked against the entry's exceptions, limit and conditions
+        (:func:`bot.rules.check`) as a direct answer would be, and marked answered by the entry,
+        but only when it is the asker's own question: same unit, and asked under the same
+        pseudonymous user id (``user_id``). Anyone else's question id changes nothing.
 
         Raises:
             KeyError: the entry is not in force for ``unit_id``.
@@ -310,10 +314,15 @@ class MandateService:
                 raise KeyError(mandate_id)
             entry = in_force[mandate_id]
             row = session.get(Question, question_id) if question_id is not None else None
-            if row is not None and row.unit_id == unit_id:
+            own = row is not None and row.unit_id == unit_id and row.user_pseudonym == pseudonym(
+                user_id, self.settings.pseudonym_key)
+            check = None
+            if own:
                 row.outcome, row.status = "answered", "answered"
                 row.mandate_id, row.decision = entry.id, entry.decision
-            return mandate_reply(entry, unit_name=entry.unit.name, asker_unit_id=unit_id, question_id=question_id)
+                check = check_rules(self.parse(row.text), entry, embedder=self.embedder, analyzer=self.analyzer)
+            return mandate_reply(entry, unit_name=entry.unit.name, asker_unit_id=unit_id,
+                                 question_id=question_id if own else None, check=check)
 
     def list_entries(self, unit_id: str) -> Reply:
         """The unit's entries in force, grouped by who decides.

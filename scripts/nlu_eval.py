@@ -6,9 +6,10 @@ dialogue intents of ``tests/data/eval/dialogue.yaml`` (list_mandates,
 inform_unit, affirm, deny, report_mistake). None of them is in data/nlu.
 
 The bot's decision (what a user sees) follows the rules in data/stories:
-``ask_mandate`` -> retrieval; ``out_of_scope`` and ``nlu_fallback`` ->
-retrieval with the strict threshold (actions.actions.STRICT_INTENTS); any
-other intent -> no mandate answer.
+``ask_mandate`` -> ``MandateService.answer`` (the calibrated answer / ask /
+abstain decision); ``out_of_scope`` and ``nlu_fallback`` -> the same, strict
+(actions.actions.STRICT_INTENTS); any other intent -> no mandate answer. The
+bot answers from an entry only on action ``answer``.
 
 The baseline is Rasa's language-agnostic default pipeline (the ``rasa init``
 config of Rasa 3.6: whitespace tokenizer, count vectors on words and on
@@ -169,39 +170,71 @@ def train_baseline(out_dir: Path) -> tuple[Path, float]:
     return cached, time.monotonic() - start
 
 
-def questions_ranked(items: list[dict]) -> list:
-    """:func:`scripts.retrieval_eval.rank_ours` of the question items among :func:`nlu_items` rows."""
-    from scripts import retrieval_eval as R
+class BotAnswers:
+    """What the bot answers a question: :meth:`bot.service.MandateService.answer` on the demo
+    catalogue (nothing stored), memoised per (text, unit, strict) and timed, so a fallback threshold
+    can be replayed without asking again (the NLU intent only decides whether the question reaches
+    retrieval, and whether strictly). ``latencies_ms``: one per real call."""
 
-    return R.rank_ours(R.demo_service(), [i["item"] for i in items if i["item"] is not None])
+    def __init__(self, service=None):
+        from scripts import retrieval_eval as R
+
+        self.service = service or R.demo_service()
+        self._cache: dict = {}
+        self.latencies_ms: list[float] = []
+
+    def __call__(self, text: str, team: str, intent: str | None = "ask_mandate", strict: bool = False):
+        key = (text, team, strict)
+        if key not in self._cache:
+            start = time.perf_counter()
+            self._cache[key] = self.service.answer(text, team, intent=intent, strict=strict, store=False)
+            self.latencies_ms.append((time.perf_counter() - start) * 1000)
+        return self._cache[key]
 
 
-def bot_decisions(items: list[dict], intents: list[str], ranked: list | None = None) -> dict:
-    """The bot's answer on each question item: NLU first, then retrieval.
+def bot_decisions(items: list[dict], intents: list[str], answers: BotAnswers | None = None) -> dict:
+    """The bot's answer on each question item: NLU first, then the service's decision.
+
+    ``ask_mandate`` -> :meth:`bot.service.MandateService.answer`; an intent in
+    ``actions.actions.STRICT_INTENTS`` -> the same, strict; any other intent -> no mandate answer.
+    The bot answers from an entry only on action ``answer``; a clarifying question resolves the item
+    when it offers the expected entry.
 
     Args:
         items: :func:`nlu_items` rows; those without a question item are skipped.
         intents: the NLU's intent for each row.
-        ranked: :func:`questions_ranked` of ``items`` (computed when None).
+        answers: the memoised service answers (a new :class:`BotAnswers` when None).
 
-    Returns the figures of :func:`scripts.retrieval_eval.score` for what the bot does.
+    Returns the figures of :func:`scripts.retrieval_eval.score_decisions` (``accuracy``: right entry
+    answered directly) plus ``resolved``, ``clarify_rate`` and ``per_kind_resolved``.
     """
     from actions.actions import STRICT_INTENTS
     from scripts import retrieval_eval as R
 
-    service = R.demo_service()
+    answers = answers or BotAnswers()
     questions = [(i, p) for i, p in zip(items, intents) if i["item"] is not None]
-    ranked = ranked if ranked is not None else questions_ranked(items)
-    decided = []
-    for (i, intent), r in zip(questions, ranked):
-        if intent == "ask_mandate":
-            decided.append(R.decide(r, service.retriever.min_score, service.retriever.min_margin))
-        elif intent in STRICT_INTENTS:  # the Retriever's strict mode
-            decided.append(R.decide(r, service.retriever.min_score * service.retriever.STRICT_FACTOR,
-                                    service.retriever.min_margin))
-        else:
-            decided.append("none")
-    return R.score_decisions([i["item"] for i, _ in questions], decided)
+    decided, resolved, clarified, kinds = [], 0, 0, {}
+    for i, intent in questions:
+        item = i["item"]
+        got, offered = "none", ()
+        if intent == "ask_mandate" or intent in STRICT_INTENTS:
+            result = answers(item["text"], item["team"], intent, intent in STRICT_INTENTS).result
+            if result.action == "answer" and result.answer is not None:
+                got = result.answer.mandate_id
+            offered = tuple(c.mandate_id for c in result.options)
+            clarified += result.action == "clarify"
+        decided.append(got)
+        if item["expect"] not in ("none", "smalltalk"):
+            ok = got == item["expect"] or item["expect"] in offered
+            resolved += ok
+            k = kinds.setdefault(item.get("kind", "?"), [0, 0])
+            k[0] += ok
+            k[1] += 1
+    out = R.score_decisions([i["item"] for i, _ in questions], decided)
+    out["resolved"] = resolved / max(out["n"]["answerable"], 1)
+    out["clarify_rate"] = clarified / max(len(questions), 1)
+    out["per_kind_resolved"] = {k: f"{v[0]}/{v[1]}" for k, v in sorted(kinds.items())}
+    return out
 
 
 FALLBACK_GRID = [round(0.05 * k, 2) for k in range(0, 19)]
@@ -215,7 +248,7 @@ def configured_fallback() -> tuple[float, float]:
     return float(step.get("threshold", 0.3)), float(step.get("ambiguity_threshold", 0.1))
 
 
-def calibrate_fallback(items: list[dict], parsed: list[Parsed]) -> dict:
+def calibrate_fallback(items: list[dict], parsed: list[Parsed], answers: BotAnswers | None = None) -> dict:
     """Choose the NLU fallback threshold on the dev split, and the curve.
 
     For each threshold of :data:`FALLBACK_GRID` (ambiguity threshold as
@@ -239,12 +272,12 @@ def calibrate_fallback(items: list[dict], parsed: list[Parsed]) -> dict:
 
     configured, ambiguity = configured_fallback()
     gold = [i["intent"] for i in items]
-    ranked = questions_ranked(items)
+    answers = answers or BotAnswers()
     curve, best = [], None
     for threshold in sorted(set(FALLBACK_GRID) | {configured}):
         intents = with_fallback(parsed, threshold, ambiguity)
         f1 = intent_scores(gold, intents)["intent_macro_f1"]
-        bot = bot_decisions(items, intents, ranked)
+        bot = bot_decisions(items, intents, answers)
         curve.append({"threshold": threshold, "intent_macro_f1": f1, "bot_accuracy": round(bot["accuracy"], 4),
                       "bot_wrong_none": round(bot["wrong_none"], 4), "bot_wrong_smalltalk": round(bot["wrong_smalltalk"], 4)})
         key = (round(bot["accuracy"], 4), f1)
@@ -254,30 +287,30 @@ def calibrate_fallback(items: list[dict], parsed: list[Parsed]) -> dict:
             "curve": curve}
 
 
-def evaluate(model: Path, split: str = "test") -> dict:
+def evaluate(model: Path, split: str = "test", answers: BotAnswers | None = None) -> dict:
     """Intent figures of the model at ``model`` on ``split``, the bot's decisions, and the fallback
     threshold calibrated on dev (figures on ``split`` at the chosen and the configured threshold)."""
     test, dev = nlu_items(split), nlu_items("dev")
     texts, gold = [i["text"] for i in test], [i["intent"] for i in test]
     ours = parse(model, texts)
-    ranked = questions_ranked(test)
+    answers = answers or BotAnswers()
     report = {"ours": intent_scores(gold, [p.intent for p in ours])}
-    report["bot"] = bot_decisions(test, [p.intent for p in ours], ranked)
-    fallback = calibrate_fallback(dev, parse(model, [i["text"] for i in dev]))
+    report["bot"] = bot_decisions(test, [p.intent for p in ours], answers)
+    fallback = calibrate_fallback(dev, parse(model, [i["text"] for i in dev]), answers)
     at_chosen = with_fallback(ours, fallback["chosen"], fallback["ambiguity"])
     fallback["test_at_chosen"] = {"intent_macro_f1": intent_scores(gold, at_chosen)["intent_macro_f1"],
-                                  "bot": bot_decisions(test, at_chosen, ranked)}
+                                  "bot": bot_decisions(test, at_chosen, answers)}
     report["fallback"] = fallback
     return report
 
 
-def baseline_scores(path: Path, seconds: float, split: str = "test") -> dict:
+def baseline_scores(path: Path, seconds: float, split: str = "test", answers: BotAnswers | None = None) -> dict:
     """Intent figures on ``split`` of the baseline model at ``path`` (trained in ``seconds``; 0: from the cache),
     and the bot's decisions with that model in front of our retrieval."""
     items = nlu_items(split)
     intents = [p.intent for p in parse(path, [i["text"] for i in items])]
     scores = intent_scores([i["intent"] for i in items], intents)
-    scores["bot"] = bot_decisions(items, intents)  # the same bot with the baseline's NLU in front
+    scores["bot"] = bot_decisions(items, intents, answers)  # the same bot with the baseline's NLU in front
     scores["train_seconds"] = round(seconds)
     return scores
 

@@ -62,7 +62,7 @@ def demo_service():
 
 def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: bool = True,
                   lemmas: str = "default", learned: dict | None = None, english_lemmas: bool = True,
-                  max_per_word: bool = True):
+                  max_per_word: bool = True, dense: bool = False):
     """The demo catalogue's index built another way, for ablations in ``make eval``.
 
     Args:
@@ -71,10 +71,12 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
         lemmas: ``"default"`` (the configured spaCy pipeline), or ``"none"``: a blank Danish
             pipeline without a lemmatizer (surface forms, Snowball stems only).
         learned: ``{mandate_id: [question, ...]}`` as if HR had linked these questions to
-            the entries in the review queue (:func:`bot.service.linked_questions`).
+            the entries in the review queue (:func:`bot.service.linked_questions`); with
+            ``dense`` they also become the entries' dense parts (:func:`bot.dense.part_texts`).
         english_lemmas: False: English words are looked up only as written.
         max_per_word: False: every matched term of an entry counts (the sum before
             :meth:`bot.retrieval.CatalogueIndex.match` took the best match per asked word).
+        dense: True: with the service's embedder (a hybrid index); False: words only.
     """
     import tempfile
 
@@ -84,6 +86,7 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
     from bot import lexicon
     from bot.db.models import Mandate, Unit
     from bot.db.session import session_scope
+    from bot.embeddings import PassageCache
     from bot.language import DanishAnalyzer
     from bot.retrieval import build_index
 
@@ -93,60 +96,69 @@ def variant_index(service, *, lexicon_dir: str | None = "default", unit_names: b
         spacy.blank("da").to_disk(path)
         analyzer = DanishAnalyzer(str(path))
     lexicon_dir = service.settings.lexicon_dir if lexicon_dir == "default" else lexicon_dir
+    cache = None
+    if dense and service.embedder is not None:
+        cache = PassageCache(service.embedder, Path(service.settings.var_dir) / "embeddings")
     with session_scope(service.settings.database_url) as session:
         entries = session.execute(select(Mandate)).scalars().all()
         names = [n for u in session.execute(select(Unit)).scalars() for n in (u.name, *(u.aliases or []))]
         return build_index(entries, analyzer, lexicon.load(lexicon_dir), names if unit_names else (), learned,
-                           english_lemmas, max_per_word)
+                           english_lemmas, max_per_word, passage_cache=cache)
 
 
-def rank_ours(service, items: Sequence[dict], index=None) -> list[Ranked]:
-    """Rank with Mandatbot's retrieval (thresholds are applied later); ``index``: a variant (ablations)."""
-    from bot.catalogue.tree import unit_parents
-    from bot.db.session import session_scope
-
+def to_ranked(rows: Sequence[dict]) -> list[Ranked]:
+    """:class:`Ranked` of :func:`scripts.decision_eval.rank` rows (for the threshold calibration here).
+    An entry not in force that beats the best in-scope one by the outside margin makes the bot
+    abstain whatever the threshold: folded in as a best score of -inf."""
     out = []
-    with session_scope(service.settings.database_url) as session:
-        index = index or service.index(session)
-        parents = unit_parents(session)
-    retriever = service.retriever.__class__(min_score=0.0, min_margin=0.0, outside_margin=service.retriever.outside_margin)
-    for item in items:
-        result = retriever.retrieve(index, item["text"], item["team"], parents, TODAY)
-        cands = result.candidates
-        outside = result.outside.score if result.outside else 0.0
-        # An entry not in force that beats the best in-scope one by the outside
-        # margin makes the bot abstain whatever the threshold: fold that in.
-        best = cands[0].score if cands else 0.0
-        if result.reason == "other_unit":
-            best = -1.0
-        out.append(Ranked(item, cands[0].mandate_id if cands else None, best,
-                          cands[1].score if len(cands) > 1 else 0.0, outside))
+    for r in rows:
+        best = r["best"] if r["best"] is not None else 0.0
+        if r["other_unit"]:
+            best = float("-inf")
+        out.append(Ranked(r["item"], r["ids"][0] if r["ids"] else None, best,
+                          r["second"] if r["second"] is not None else best - 1.0, 0.0))
     return out
 
 
-def review_loop(service, ranked_dev: Sequence[Ranked], ranked_test: Sequence[Ranked]) -> dict:
+def rank_ours(service, items: Sequence[dict], index=None, questions: Sequence | None = None) -> list[Ranked]:
+    """Rank with Mandatbot's retrieval (thresholds are applied later); ``index``: a variant (ablations;
+    default: the service's own); ``questions``: the items already parsed (:func:`bot.question.parse`)."""
+    from bot.db.session import session_scope
+    from scripts import decision_eval as D
+
+    if index is None:
+        with session_scope(service.settings.database_url) as session:
+            index = service.index(session)
+    embed = index.dense is not None
+    return to_ranked(D.rank(service, index, items, embed, questions))
+
+
+def review_loop(service, rows_dev: Sequence[dict], rows_test: Sequence[dict], model) -> dict:
     """The HR review loop, simulated: the dev questions the bot misses are linked to their entries.
 
-    Every answerable dev item that retrieval at the configured thresholds does
-    not answer with its entry is linked to that entry, as HR would do in the
-    review queue (``none`` items would be marked not relevant: nothing is
-    linked). ``ranked_dev``/``ranked_test``: :func:`rank_ours` of the splits.
-    Returns the test split's figures before and after, at the configured
-    thresholds, how many questions were linked, and the share of the linked
-    questions answered with their entry when asked again.
+    Every answerable dev item that the bot (hybrid ranking, the calibrated decision ``model``) does
+    not answer directly with its entry is linked to that entry, as HR would do in the review queue
+    (``none`` items would be marked not relevant: nothing is linked). A linked question counts for
+    the words (:data:`bot.retrieval.LEARNED_MATCH`) and becomes one of the entry's dense parts.
+    ``rows_dev``/``rows_test``: :func:`scripts.decision_eval.rank` rows of the splits on the hybrid index.
+    Returns the test split's figures before and after (:func:`scripts.decision_eval.score`), how
+    many questions were linked, and the figures of the linked questions asked again.
     """
-    ms, mm = service.retriever.min_score, service.retriever.min_margin
+    from scripts import decision_eval as D
+
+    acts = D.actions(model, rows_dev)
     learned: dict[str, list[str]] = {}
-    for r in ranked_dev:
-        expect = r.item["expect"]
-        if expect not in ("none", "smalltalk") and decide(r, ms, mm) != expect:
-            learned.setdefault(expect, []).append(r.item["text"])
-    index = variant_index(service, learned=learned)
-    linked = [r.item for r in ranked_dev if r.item["text"] in learned.get(r.item["expect"], ())]
-    test = [r.item for r in ranked_test]
+    for r, action in zip(rows_dev, acts):
+        expect = r["item"]["expect"]
+        if expect not in ("none", "smalltalk") and not (action == "answer" and r["ids"][:1] == [expect]):
+            learned.setdefault(expect, []).append(r["item"]["text"])
+    index = variant_index(service, learned=learned, dense=True)
+    linked = [r["item"] for r in rows_dev if r["item"]["text"] in learned.get(r["item"]["expect"], ())]
+    test = [r["item"] for r in rows_test]
+    embed = index.dense is not None
     return {"linked": len(linked), "entries": len(learned),
-            "asked_again": score(rank_ours(service, linked, index), ms, mm)["accuracy"],
-            "before": score(ranked_test, ms, mm), "after": score(rank_ours(service, test, index), ms, mm)}
+            "asked_again": D.score(model, D.rank(service, index, linked, embed)),
+            "before": D.score(model, rows_test), "after": D.score(model, D.rank(service, index, test, embed))}
 
 
 def _scope(service) -> tuple[list, Callable[[str], set]]:

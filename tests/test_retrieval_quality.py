@@ -1,54 +1,90 @@
 """Quality floors on the held-out test split (tests/data/eval/test.yaml, dialogue.yaml).
 
-The floors are the levels `make eval` measured when they were set
-(2026-11-29, after the lexicon and the English/dialogue NLU data), minus a
-small allowance; they catch regressions. The answer-quality issue's targets
-(95 % correct, at most 2 % on `none`, 1 % on small talk, intent macro-F1
-0.92) are printed by `make eval` next to the measured figures.
+The floors sit at the levels `make eval` measured when they were set (see the
+comments), minus at most one question; they catch regressions. The targets of
+issue 12 (ranking 92 %, direct 85 % at <= 2 % on `none`, resolved 95 %) are
+printed by `make eval` next to the measured figures.
+
+Each split is ranked once per module (scripts.decision_eval.rank_splits) and
+scored with the shipped decision model (bot/decision_model.json); the figures
+are scripts.decision_eval.score's, so they are make eval's.
 """
 from pathlib import Path
 
 import pytest
 
+from scripts import decision_eval as D
 from scripts import nlu_eval
 from scripts import retrieval_eval as R
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Measured by `make eval` on 2026-11-29 (reports/eval.md), test split:
-RETRIEVAL_ACCURACY_FLOOR = 0.63  # measured 0.654 (178/272) at the configured thresholds (0.610 before MaxSim)
-RETRIEVAL_WRONG_NONE_CEILING = 0.10  # measured 0.073 (4/55); one more wrong answer is tolerated
-ENGLISH_FLOOR = 0.60  # measured 31/48 (26/48 before the English function words and grouped translations)
-INTENT_MACRO_F1_FLOOR = 0.92  # the issue's target; measured 0.921 on the 431 held-out items (config.yml,
-# seed 7, fallback 0.5). Any change to the data or the seed moves it by up to 0.02 (0.92-0.94 measured)
-BOT_ACCURACY_FLOOR = 0.62  # measured 0.651 (NLU, then retrieval)
-BOT_WRONG_NONE_CEILING = 0.10  # measured 0.073 (4/55)
-BOT_WRONG_SMALLTALK_CEILING = 0.01  # measured 0.0 (0/22 held-out small talk): the issue's target
+# Measured on the test split (hybrid: words + e5, the shipped decision model, fitted on dev) on 2026-12-01:
+TOP1_FLOOR = 0.84  # measured 0.846 (right entry ranked first; the issue's target is 0.92)
+DIRECT_FLOOR = 0.28  # measured 0.290 (right entry answered directly; target 0.85)
+RESOLVED_FLOOR = 0.90  # measured 0.912 (answered directly or offered in the clarifying question; target 0.95)
+WRONG_NONE_CEILING = 0.02  # measured 0.018 (1/55 direct answers on `none`): the issue's limit
+WRONG_SMALLTALK_CEILING = 0.01  # measured 0.0
+PARAPHRASE_RESOLVED_FLOOR = 0.60  # measured 22/35 (target 0.70)
+LONG_RESOLVED_FLOOR = 0.81  # measured 14/16 (target 0.85)
+ENGLISH_RESOLVED_FLOOR = 0.81  # measured 32/38
+LEXICAL_TOP1_FLOOR = 0.75  # measured 0.768: MANDAT_EMBEDDER=none still ranks as before
+INTENT_MACRO_F1_FLOOR = 0.92  # measured 0.921 before the dense featurizer (seed 7); any retraining moves it by 0.02
+BOT_DIRECT_FLOOR = 0.25  # the bot (NLU, then MandateService.answer) on the test split; see make eval
+BOT_RESOLVED_FLOOR = 0.85
+BOT_WRONG_NONE_CEILING = 0.04
+BOT_WRONG_SMALLTALK_CEILING = 0.01  # the issue's target
 
 
 @pytest.fixture(scope="module")
-def retrieval_scores():
-    service = R.demo_service()
-    ranked = R.rank_ours(service, R.load_items("test"))
-    return R.score(ranked, service.retriever.min_score, service.retriever.min_margin)
+def ranked():
+    """``{mode: {"test": rows}}`` for hybrid and lexical, each question parsed once."""
+    svc = D.service()
+    return D.rank_splits(svc, D.indexes(svc), splits=("test",))
 
 
-def test_answerable_questions_floor(retrieval_scores):
-    assert retrieval_scores["accuracy"] >= RETRIEVAL_ACCURACY_FLOOR, retrieval_scores
+@pytest.fixture(scope="module")
+def hybrid(ranked):
+    from bot.decide import load_models
+
+    if "hybrid" not in ranked:
+        pytest.skip("no embedder configured (MANDAT_EMBEDDER=none)")
+    return D.score(load_models(D.MODEL_PATH)["hybrid"], ranked["hybrid"]["test"])
 
 
-def test_wrong_answers_on_none_ceiling(retrieval_scores):
-    assert retrieval_scores["wrong_none"] <= RETRIEVAL_WRONG_NONE_CEILING, retrieval_scores
+def _kind(scores: dict, kind: str) -> float:
+    right, total = map(int, scores["per_kind"][kind]["resolved"].split("/"))
+    return right / total
 
 
-def test_english_questions_find_their_entries(retrieval_scores):
-    found, total = map(int, retrieval_scores["per_kind"]["english"].split("/"))
-    assert found / total >= ENGLISH_FLOOR, retrieval_scores["per_kind"]
+def test_the_right_entry_is_ranked_first(hybrid):
+    assert hybrid["top1"] >= TOP1_FLOOR, hybrid
+
+
+def test_direct_answers_and_resolved(hybrid):
+    assert hybrid["direct"] >= DIRECT_FLOOR, hybrid
+    assert hybrid["resolved"] >= RESOLVED_FLOOR, hybrid
+
+
+def test_no_direct_answers_without_a_rule(hybrid):
+    assert hybrid["wrong_none"] <= WRONG_NONE_CEILING, hybrid
+    assert hybrid["wrong_smalltalk"] <= WRONG_SMALLTALK_CEILING, hybrid
+
+
+def test_paraphrases_long_and_english_questions_are_resolved(hybrid):
+    assert _kind(hybrid, "paraphrase") >= PARAPHRASE_RESOLVED_FLOOR, hybrid["per_kind"]
+    assert _kind(hybrid, "long") >= LONG_RESOLVED_FLOOR, hybrid["per_kind"]
+    assert _kind(hybrid, "english") >= ENGLISH_RESOLVED_FLOOR, hybrid["per_kind"]
+
+
+def test_the_words_alone_still_rank(ranked):
+    lexical = D.score(None, ranked["lexical"]["test"])
+    assert lexical["top1"] >= LEXICAL_TOP1_FLOOR, lexical
 
 
 @pytest.fixture(scope="module")
 def bot_on_test_split():
-    """Intent figures of the trained model and the bot's decisions (NLU, then retrieval) on the test split."""
+    """Intent figures of the trained model and the bot's decisions (NLU, then the service) on the test split."""
     items = nlu_eval.nlu_items("test")
     parsed = nlu_eval.parse(ROOT / "models" / "current.tar.gz", [i["text"] for i in items])
     return {
@@ -70,7 +106,8 @@ def test_the_bot_answers_no_small_talk_with_a_mandate(bot_on_test_split):
 @pytest.mark.model
 def test_the_bot_floor_on_answerable_and_none(bot_on_test_split):
     bot = bot_on_test_split["bot"]
-    assert bot["accuracy"] >= BOT_ACCURACY_FLOOR, bot
+    assert bot["accuracy"] >= BOT_DIRECT_FLOOR, bot
+    assert bot["resolved"] >= BOT_RESOLVED_FLOOR, bot
     assert bot["wrong_none"] <= BOT_WRONG_NONE_CEILING, bot
 
 

@@ -1,6 +1,7 @@
 """Answer texts and stored questions, as the employee and HR see them."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.answers import format_dkk
@@ -54,12 +55,17 @@ def test_leader_decision_points_to_the_leader(demo_db, service):
 def test_no_answer_is_stored_redacted_for_hr_and_says_whom_to_ask(demo_db, service, session):
     question = "Min borger 010190-1234 vil have mig til at ringe på 22 33 44 55 om en hund, må jeg tage hunden med?"
     outcome = service.answer(question, "hjemmeplejen-syd", user_id="emp-7")
-    assert outcome.reply.custom == {"type": "no_mandate", "question_id": outcome.question_id}
-    assert "HR" in outcome.reply.text and "din nærmeste leder" in outcome.reply.text
+    # No rule fits: the bot abstains or asks which entry is meant; it never answers directly.
+    assert outcome.result.answer is None and outcome.reply.custom["type"] in ("no_mandate", "clarify")
     row = session.get(Question, outcome.question_id)
     assert row.outcome == "unanswered" and row.status == "new" and row.unit_id == "hjemmeplejen-syd"
     assert "010190" not in row.text and "22 33 44 55" not in row.text and "[CPR-NR]" in row.text
     assert row.user_pseudonym and "emp-7" not in row.user_pseudonym
+    assert row.offered == ([o["mandate_id"] for o in outcome.reply.custom["options"]]
+                           if outcome.reply.custom["type"] == "clarify" else None)
+    honest = service.answer("Må jeg male kontoret lilla?", "byg-og-miljoe", user_id="emp-7")
+    assert honest.reply.custom == {"type": "no_mandate", "question_id": honest.question_id}
+    assert "HR" in honest.reply.text and "din nærmeste leder" in honest.reply.text
 
 
 def test_answered_questions_are_kept_for_the_aktoerskab_picture(demo_db, service, session):
@@ -138,13 +144,13 @@ def test_nearly_tied_entries_ask_which_one(demo_db, service, session):
 
     service = MandateService(dataclasses.replace(service.settings, embedder="none"),
                              retriever=Retriever(min_score=0.22, min_margin=0.1))
-    outcome = service.answer("Må vi bytte?", "hjemmeplejen-nord")
+    outcome = service.answer("Må vi bytte?", "hjemmeplejen-nord", user_id="emp-3")
     custom = outcome.reply.custom
     assert custom["type"] == "clarify" and len(custom["options"]) == 2
     assert outcome.reply.text.startswith("Handler det om ") and custom["none_label"] == "Ingen af dem"
     chosen = custom["options"][0]["mandate_id"]
     assert {o["mandate_id"] for o in custom["options"]} == {"soo-vagtbytte", "hpn-rutebytte"}
-    reply = service.answer_from_entry(chosen, "hjemmeplejen-nord", outcome.question_id)
+    reply = service.answer_from_entry(chosen, "hjemmeplejen-nord", outcome.question_id, user_id="emp-3")
     assert reply.custom["type"] == "mandate_answer" and reply.custom["mandate_id"] == chosen
     session.expire_all()
     row = session.get(Question, outcome.question_id)
@@ -194,11 +200,36 @@ def test_questions_marked_not_relevant_teach_nothing(demo_db, service, session):
     assert service.answer(asked, "vej-og-park", store=False).reply.custom["type"] == "no_mandate"
 
 
-def test_a_restricted_case_is_not_answered_yes(demo_db, service):
+def test_a_restricted_case_is_not_answered_yes(demo_db, service, session):
     # Reported by a fresh user: "Ja, det må du gerne selv beslutte" to a gift card, which the rule forbids.
-    outcome = service.answer("Må jeg tage imod et gavekort på 100 kr. fra en borger?", "hjemmeplejen-syd", store=False)
-    assert outcome.reply.custom["mandate_id"] == "sk-gaver"
-    assert outcome.reply.text.startswith("Se undtagelsen først: Du må aldrig tage imod penge, gavekort")
+    question = "Må jeg tage imod et gavekort på 100 kr. fra en borger?"
+    outcome = service.answer(question, "hjemmeplejen-syd", user_id="emp-1")
     assert "Ja, det må du" not in outcome.reply.text
+    # Answered directly, or asked about: the gifts entry's answer says no to the gift card either way.
+    reply = (outcome.reply if outcome.reply.custom["type"] == "mandate_answer"
+             else service.answer_from_entry("sk-gaver", "hjemmeplejen-syd", outcome.question_id, user_id="emp-1"))
+    assert reply.custom["mandate_id"] == "sk-gaver" and reply.text.startswith("Nej: ")
+    assert reply.custom["decides"] == "nobody" and reply.custom["tone"] == "stop"
     allowed = service.answer("Må jeg tage imod en æske chokolade fra en borger?", "hjemmeplejen-syd", store=False)
     assert allowed.reply.text.startswith("Ja, det må du gerne selv beslutte.")
+
+
+@pytest.mark.parametrize("question, headline", [
+    ("Må jeg tage borgerens nøgle med hjem i aften?", "Nej: tage en borgernøgle med hjem er ikke tilladt."),
+    ("Må jeg tage nøglen med hjem?", "Nej: tage en borgernøgle med hjem er ikke tilladt."),
+    ("Må jeg tage en borgernøgle ud af nøgleskabet?", "Ja, det må du gerne selv beslutte."),
+])
+def test_the_key_taken_home_is_never_a_yes(demo_db, service, question, headline):
+    # From the widget trial: "Det må du selv" with "En borgernøgle må aldrig tages med hjem" just below it.
+    outcome = service.answer(question, "hjemmeplejen-syd", store=False)
+    assert outcome.reply.custom["mandate_id"] == "soo-noegler"
+    assert outcome.reply.text.startswith(headline)
+
+
+def test_someone_elses_question_id_cannot_be_closed(demo_db, service, session):
+    outcome = service.answer("Må jeg tage min hund med på arbejde?", "hjemmeplejen-syd", user_id="emp-1")
+    reply = service.answer_from_entry("soo-vagtbytte", "hjemmeplejen-syd", outcome.question_id, user_id="emp-2")
+    assert reply.custom["question_id"] is None
+    session.expire_all()
+    row = session.get(Question, outcome.question_id)
+    assert (row.outcome, row.status, row.mandate_id) == ("unanswered", "new", None)
