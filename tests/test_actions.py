@@ -175,15 +175,24 @@ def test_feedback_on_a_no_entry_card_is_not_filed_under_a_later_answer(demo_db, 
 
 
 def test_a_near_tie_offers_options_and_a_typed_choice_answers_from_it(demo_db):
+    import dataclasses
+
+    from bot.decide import load_models
     from bot.retrieval import Retriever
     from bot.service import default_service
 
-    default_service().retriever = Retriever(min_score=0.22, min_margin=0.1)
-    messages, events = run(actions.ActionAnswerMandate(), tracker("Må vi bytte?", slots={"unit": "hjemmeplejen-nord"}))
+    # The shipped decision model, set to ask rather than answer: the clarifying question's wiring.
+    service = default_service()
+    service.retriever = Retriever({mode: dataclasses.replace(model, t_answer=1.01, t_clarify=0.0)
+                                   for mode, model in load_models(service.settings.decision_model).items()})
+    messages, events = run(actions.ActionAnswerMandate(), tracker("Må vi bytte vagt?", slots={"unit": "hjemmeplejen-nord"}))
     offered = customs(messages)[0]
-    assert offered["type"] == "clarify"
+    assert offered["type"] == "clarify" and 2 <= len(offered["options"]) <= 3
     options = [o["mandate_id"] for o in offered["options"]]
     assert SlotSet("clarify_options", options) in events
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert titles[-1] == "Ingen af dem" and len(titles) == len(options) + 1
+    assert '"mandate_id": "none"' in messages[0]["buttons"][-1]["payload"]
 
     # The user types "ja, den anden" instead of pressing the second button.
     messages, events = run(actions.ActionAffirm(), tracker(
@@ -216,6 +225,35 @@ def test_no_to_which_one_asks_for_other_words_and_a_plain_no_thanks_does_not(dem
     options = ["soo-vagtbytte", "hpn-rutebytte"]
     messages, events = run(actions.ActionDeny(), tracker(
         "ingen af dem", intent="deny", slots={"unit": "hjemmeplejen-nord", "clarify_options": options}))
-    assert messages[0]["response"] == "utter_deny_ack" and SlotSet("clarify_options", None) in events
+    assert messages[0]["response"] == "utter_none_of_them" and SlotSet("clarify_options", None) in events
     messages, events = run(actions.ActionDeny(), tracker("nej tak", intent="deny", slots={"unit": "tandplejen"}))
     assert messages[0]["response"] == "utter_deny_other" and events == []
+
+
+def test_none_of_them_keeps_the_question_for_hr(demo_db, session):
+    question = Question(text="Må jeg låne kontorets printer?", unit_id="hjemmeplejen-nord", outcome="unanswered",
+                        status="new", offered=["soo-vagtbytte", "hpn-rutebytte"])
+    session.add(question)
+    session.commit()
+    messages, events = run(actions.ActionChooseMandate(), tracker(
+        '/choose_mandate{"mandate_id": "none"}', intent="choose_mandate",
+        entities=[{"entity": "mandate_id", "value": "none"}, {"entity": "question_id", "value": question.id}],
+        slots={"unit": "hjemmeplejen-nord", "clarify_options": ["soo-vagtbytte", "hpn-rutebytte"]}))
+    assert messages[0]["response"] == "utter_none_of_them" and SlotSet("clarify_options", None) in events
+    session.expire_all()
+    row = session.get(Question, question.id)
+    assert (row.status, row.outcome, row.offered) == ("new", "unanswered", ["soo-vagtbytte", "hpn-rutebytte"])
+
+
+def test_a_follow_up_keeps_the_case_of_the_question_it_follows(demo_db):
+    # A gift card is never allowed; "hvad hvis det kun er 100 kr?" is still about the gift card.
+    slots = {"unit": "hjemmeplejen-syd", "last_mandate_id": "sk-gaver"}
+    messages, events = run(actions.ActionAnswerMandate(), tracker(
+        "hvad hvis det kun er 100 kr?", slots={**slots, "last_case": "gavekort"}))
+    payload = customs(messages)[0]
+    assert payload["mandate_id"] == "sk-gaver" and payload["decides"] == "nobody"
+    assert not messages[0]["text"].startswith("Ja")
+    assert SlotSet("last_case", "gavekort") in events
+    # Without the case, nothing says gift card: the answer is not the gift card's "Nej".
+    messages, _ = run(actions.ActionAnswerMandate(), tracker("hvad hvis det kun er 100 kr?", slots=slots))
+    assert customs(messages)[0]["decides"] != "nobody"
