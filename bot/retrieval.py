@@ -46,6 +46,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from bot.catalogue.tree import ancestors, select_in_force
 from bot.decide import FEATURES, Candidate, Decision, DecisionModel
 from bot.dense import DenseIndex
+from bot.domain import in_force
 from bot.embeddings import PassageCache
 from bot.language import DATA_DIR, DanishAnalyzer, english_lemma, fold_ascii, is_stop_word, normalise, stem_term, words
 from bot.lexicon import Lexicon
@@ -115,8 +116,8 @@ class EntryDoc:
     learned: tuple[str, ...] = ()  # questions HR linked to this entry (see build_index)
 
     def in_force(self, day: dt.date) -> bool:
-        """True when ``day`` lies within ``valid_from..valid_to`` (inclusive)."""
-        return not ((self.valid_from and day < self.valid_from) or (self.valid_to and day > self.valid_to))
+        """True when ``day`` lies within ``valid_from..valid_to`` (:func:`bot.domain.in_force`)."""
+        return in_force(self.valid_from, self.valid_to, day)
 
     @classmethod
     def from_entry(cls, entry) -> "EntryDoc":

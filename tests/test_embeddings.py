@@ -98,3 +98,18 @@ def test_a_message_is_parsed_once_into_a_question_value(embedder):
     assert abs(float(np.linalg.norm(question.embedding)) - 1.0) < 1e-4
     english = parse("May I buy coffee for the team?", DanishAnalyzer())
     assert english.english and english.embedding is None
+
+
+def test_the_bot_refuses_to_start_when_the_embedder_cannot_load(monkeypatch, capsys, db_url):
+    from bot.cli import main as mandat
+
+    get_embedder.cache_clear()
+    monkeypatch.setenv("MANDAT_EMBEDDER", "sentence-transformers:/no/such/model")
+    try:
+        assert mandat(["check"]) == 2
+    finally:
+        get_embedder.cache_clear()
+    assert "MANDAT_EMBEDDER" in capsys.readouterr().err
+    monkeypatch.setenv("MANDAT_EMBEDDER", "none")
+    assert mandat(["check"]) == 0
+    assert "none (words only)" in capsys.readouterr().out

@@ -233,3 +233,43 @@ def test_someone_elses_question_id_cannot_be_closed(demo_db, service, session):
     session.expire_all()
     row = session.get(Question, outcome.question_id)
     assert (row.outcome, row.status, row.mandate_id) == ("unanswered", "new", None)
+
+
+def _answer_from(service, question, unit, mandate_id):
+    """The reply the employee ends with: the direct answer, or the answer after picking ``mandate_id``
+    from the clarifying question (the rules are checked against the question either way)."""
+    outcome = service.answer(question, unit, user_id="emp-9")
+    if outcome.reply.custom["type"] == "clarify":
+        assert mandate_id in [o["mandate_id"] for o in outcome.reply.custom["options"]], outcome.reply.text
+        return service.answer_from_entry(mandate_id, unit, outcome.question_id, user_id="emp-9")
+    assert outcome.reply.custom.get("mandate_id") == mandate_id, outcome.reply.text
+    return outcome.reply
+
+
+@pytest.mark.parametrize("question, unit, mandate_id, decides, headline", [
+    # Limits in other units than kroner, on both sides (cases from the widget trial).
+    ("Kan jeg flytte et besøg to timer senere?", "hjemmeplejen-syd", "hps-besoegstidspunkt", "leader", "Ikke"),
+    ("Kan jeg flytte et besøg en halv time senere?", "hjemmeplejen-syd", "hps-besoegstidspunkt", "employee", "Ja"),
+    ("Må jeg selv hente en vikar i 3 dage, når en kollega er syg?", "dagtilbud-solsikken", "sol-vikar", "leader",
+     "Ikke"),
+    ("Må jeg selv hente en vikar i 1 dag, når en kollega er syg?", "dagtilbud-solsikken", "sol-vikar", "employee",
+     "Ja"),
+    ("Må vi tage 6 beboere med på tur?", "plejecenter-egely", "egely-beboerture", "leader", "Ikke"),
+    # The rule says taxi: driving the child in your own car is never allowed.
+    ("Et barn er faldet og slået hovedet. Må jeg køre ham på skadestuen i min egen bil?", "dagtilbud-solsikken",
+     "bu-barn-til-laege", "nobody", "Nej"),
+])
+def test_limits_and_exceptions_decide_the_headline(demo_db, service, question, unit, mandate_id, decides, headline):
+    reply = _answer_from(service, question, unit, mandate_id)
+    assert reply.custom["decides"] == decides, reply.text
+    assert reply.text.startswith(headline), reply.text
+    if decides not in ("employee", "team"):
+        assert reply.custom["tone"] != "yes" and not reply.text.startswith("Ja")
+
+
+def test_concern_for_a_child_gets_the_duty_to_report_never_a_yes(demo_db, service):
+    outcome = service.answer("Jeg har set blå mærker på armene af en pige i vuggestuen. Må jeg selv snakke med "
+                             "forældrene?", "dagtilbud-solsikken", store=False)
+    assert outcome.reply.custom["type"] == "route" and outcome.reply.custom["route"] == "concern"
+    assert outcome.reply.custom["mandate_id"] == "bu-underretning"
+    assert "må du selv" not in outcome.reply.text.lower() and not outcome.reply.text.startswith("Ja")
