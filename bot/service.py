@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.answers import Reply, clarify_reply, list_reply, mandate_reply, no_answer_reply
 from bot.catalogue.tree import entries_in_force, unit_parents
 from bot.catalogue.units import match_unit
-from bot.config import Settings, get_settings
+from bot.config import Settings, get_settings, require_production_secrets
 from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
 from bot.db.session import session_scope
 from bot.decide import Candidate, Decision, load_models
@@ -77,6 +77,7 @@ class MandateService:
 
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None):
         self.settings = settings or get_settings()
+        require_production_secrets(self.settings, ("MANDAT_PSEUDONYM_KEY",))  # outside dev mode: no dev key
         self.retriever = retriever or Retriever(load_models(self.settings.decision_model),
                                                 self.settings.min_score, self.settings.min_margin)
         self._lock = threading.Lock()
@@ -215,24 +216,37 @@ class MandateService:
                                     carried_case=carried_case if decision.reason == "follow_up" else None)
             qid = self._record(session, parsed, unit_id, user_id, intent, decision,
                                store and (decision.answer is not None or store_unanswered))
-            if decision.action == "clarify":
-                reply = clarify_reply([session.get(Mandate, c.mandate_id) for c in decision.options], qid)
-            elif entry is not None:
-                reply = mandate_reply(
-                    entry, unit_name=entry.unit.name, asker_unit_id=unit_id, amount_dkk=parsed.amount_dkk,
-                    english=parsed.english, question_id=qid, follow_up=decision.reason == "follow_up", check=check)
-            else:
-                outside = session.get(Mandate, decision.outside.mandate_id) if (
-                    decision.outside and decision.reason == "other_unit") else None
-                expired = outside is not None and not outside.in_force(settings.today())
-                reply = no_answer_reply(
-                    qid,
-                    outside_topic=outside.topic if outside else None,
-                    outside_unit_name=outside.unit.name if outside else None,
-                    outside_valid_to=outside.valid_to if expired else None,
-                    previous_topic=no_limit_topic,
-                )
+            reply = self._reply(decision, parsed, unit_id, qid, check, lambda i: session.get(Mandate, i),
+                                lambda u: session.get(Unit, u).name, no_limit_topic)
             return Outcome(reply, decision, qid, parsed, check)
+
+    def _reply(self, decision: Decision, parsed: ParsedQuestion, unit_id: str, qid: int | None,
+               check: RuleCheck | None, entry_of, unit_name_of, previous_topic: str | None = None) -> Reply:
+        """Render ``decision`` (:mod:`bot.answers`): the clarifying question, the answer from its entry,
+        or the honest "no answer" (naming a fitting rule of another unit or an expired one).
+
+        Args:
+            entry_of: ``mandate_id -> Mandate`` (the session's, or a preview's draft catalogue).
+            unit_name_of: ``unit_id -> display name``.
+            previous_topic: see :meth:`_follow_up`.
+        """
+        if decision.action == "clarify":
+            return clarify_reply([entry_of(c.mandate_id) for c in decision.options], qid)
+        entry = entry_of(decision.answer.mandate_id) if decision.answer else None
+        if entry is not None:
+            return mandate_reply(entry, unit_name=unit_name_of(entry.unit_id), asker_unit_id=unit_id,
+                                 amount_dkk=parsed.amount_dkk, english=parsed.english, question_id=qid,
+                                 follow_up=decision.reason == "follow_up", check=check)
+        outside = entry_of(decision.outside.mandate_id) if (
+            decision.outside and decision.reason == "other_unit") else None
+        expired = outside is not None and not outside.in_force(self.settings.today())
+        return no_answer_reply(
+            qid,
+            outside_topic=outside.topic if outside else None,
+            outside_unit_name=unit_name_of(outside.unit_id) if outside else None,
+            outside_valid_to=outside.valid_to if expired else None,
+            previous_topic=previous_topic,
+        )
 
     def _concern(self, session: Session, parsed: ParsedQuestion, unit_id: str, user_id: str | None,
                  intent: str | None, store: bool) -> Outcome:
@@ -401,24 +415,8 @@ class MandateService:
             by_id = {e.id: e for e in entries}
             entry = by_id.get(decision.answer.mandate_id) if decision.answer else None
             check = check_rules(parsed, entry, embedder=embedder, analyzer=self.analyzer) if entry else None
-            if decision.action == "clarify":
-                reply = clarify_reply([by_id[c.mandate_id] for c in decision.options], None)
-            elif entry is not None:
-                owner = units.get(entry.unit_id)
-                reply = mandate_reply(
-                    entry, unit_name=owner.name if owner else entry.unit_id, asker_unit_id=unit_id,
-                    amount_dkk=parsed.amount_dkk, english=parsed.english, question_id=None, check=check)
-            else:
-                outside = by_id.get(decision.outside.mandate_id) if (
-                    decision.outside and decision.reason == "other_unit") else None
-                expired = outside is not None and not outside.in_force(settings.today())
-                owner = units.get(outside.unit_id) if outside is not None else None
-                reply = no_answer_reply(
-                    None,
-                    outside_topic=outside.topic if outside else None,
-                    outside_unit_name=(owner.name if owner else outside.unit_id) if outside else None,
-                    outside_valid_to=outside.valid_to if expired else None,
-                )
+            reply = self._reply(decision, parsed, unit_id, None, check, by_id.get,
+                                lambda u: units[u].name if u in units else u)
             return Outcome(reply, decision, None, parsed, check)
 
 @functools.lru_cache(maxsize=1)

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 MODEL=${MODEL:-models/current.tar.gz}
 export MANDAT_WARMUP=1
+# Dev mode: the secrets may keep their development defaults (outside it, the servers refuse to start).
+export MANDAT_DEV_MODE=${MANDAT_DEV_MODE:-1}
 # Dev mode for the chat widget: the demo page (/demo) issues tokens signed with
 # the dev secret. Off by default everywhere else; `make run` is for development.
 export MANDAT_WIDGET_DEV_MODE=${MANDAT_WIDGET_DEV_MODE:-1}

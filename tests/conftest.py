@@ -1,6 +1,10 @@
 """Shared fixtures: a migrated SQLite database per test, settings, shared data paths."""
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("MANDAT_DEV_MODE", "1")  # development secrets are allowed in tests (bot.config)
+
 import datetime as dt
 from pathlib import Path
 

@@ -1,7 +1,7 @@
 """Who may read and change what: the authorisation rules of the admin app.
 
 Rules (issue 4):
-    * admin: reads and changes everything, manages users;
+    * admin: reads and changes everything, manages users, reads the audit log;
     * hr: reads everything (entries, questions, dashboard); edits entries
       only when an admin granted it (``User.can_edit``);
     * leader: edits the entries of their units and every unit below them
@@ -77,6 +77,11 @@ class Access:
     @property
     def is_admin(self) -> bool:
         """Is the user an administrator?"""
+        return self.role == "admin"
+
+    @property
+    def can_see_audit(self) -> bool:
+        """May the user read the audit log ("Revisionslog": logins and changes)? Administrators only."""
         return self.role == "admin"
 
     # -- questions ----------------------------------------------------------

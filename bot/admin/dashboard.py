@@ -6,6 +6,10 @@ It measures the habit the municipality wants to unlearn: asking permission
 for what one may decide oneself. Charts are PNG images rendered on the server
 (:mod:`bot.admin.charts`), each with its numbers written on it; the page also
 lists the entries whose review date has passed, per leader.
+
+The figures count the live ``questions`` rows plus the weekly counts the
+retention purge kept when it deleted older questions (``question_stats``,
+:mod:`bot.retention`), so they survive a purge.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from bot.admin import charts
 from bot.admin.auth import current, login_required
 from bot.admin.common import db, forbidden, parse_int, today, unit_tree
 from bot.catalogue.tree import descendants
-from bot.db.models import Mandate, Question, User
+from bot.db.models import Mandate, Question, QuestionStat, User
 
 bp = Blueprint("dashboard", __name__)
 
@@ -58,6 +62,13 @@ class Scope:
             where.append(Question.unit_id.in_(self.units))
         return where
 
+    def stats_where(self) -> list:
+        """SQL conditions on the stored weekly counts of purged questions (``question_stats``)."""
+        where = [QuestionStat.week >= self.first_monday, QuestionStat.week <= self.end]
+        if self.units is not None:
+            where.append(QuestionStat.unit_id.in_(self.units))
+        return where
+
 
 def _scope() -> Scope:
     access = current().access
@@ -90,8 +101,12 @@ def weekly(scope: Scope) -> dict[str, list]:
     day = func.date(Question.asked_at)
     rows = db().execute(select(day, Question.outcome, Question.decision, func.count())
                         .where(*scope.where()).group_by(day, Question.outcome, Question.decision)).all()
+    rows += db().execute(select(QuestionStat.week, QuestionStat.outcome, QuestionStat.decision,
+                                func.sum(QuestionStat.count)).where(*scope.stats_where())
+                         .group_by(QuestionStat.week, QuestionStat.outcome, QuestionStat.decision)).all()
     for raw_day, outcome, decision, count in rows:
         d = _day(raw_day)
+        count = int(count or 0)
         i = index.get(d - dt.timedelta(days=d.weekday()))
         if i is None:
             continue
@@ -115,23 +130,37 @@ def per_unit(scope: Scope) -> list[dict]:
     yours_case = func.sum(case((Question.decision.in_(YOURS), 1), else_=0))
     rows = db().execute(select(Question.unit_id, func.count(), yours_case)
                         .where(*scope.where(), Question.outcome == "answered").group_by(Question.unit_id)).all()
+    stored_yours = func.sum(case((QuestionStat.decision.in_(YOURS), QuestionStat.count), else_=0))
+    rows += db().execute(select(QuestionStat.unit_id, func.sum(QuestionStat.count), stored_yours)
+                         .where(*scope.stats_where(), QuestionStat.outcome == "answered")
+                         .group_by(QuestionStat.unit_id)).all()
+    totals: dict = {}
+    for u, a, y in rows:
+        answered, yours = totals.get(u, (0, 0))
+        totals[u] = (answered + int(a or 0), yours + int(y or 0))
     tree = unit_tree()
-    result = [{"unit": u, "name": tree.label(u), "answered": a, "yours": int(y or 0), "share": (y or 0) / a}
-              for u, a, y in rows if a]
+    result = [{"unit": u, "name": tree.label(u), "answered": a, "yours": y, "share": y / a}
+              for u, (a, y) in totals.items() if a]
     result.sort(key=lambda r: (-r["share"], -r["answered"]))
     return result
 
 
 def top_topics(scope: Scope, limit: int = 10) -> list[dict]:
     """The entries that answered most questions in the period."""
-    rows = db().execute(select(Question.mandate_id, func.count().label("n"))
-                        .where(*scope.where(), Question.outcome == "answered", Question.mandate_id.is_not(None))
-                        .group_by(Question.mandate_id).order_by(func.count().desc()).limit(limit)).all()
-    ids = [r.mandate_id for r in rows]
+    counts: dict[str, int] = dict(db().execute(
+        select(Question.mandate_id, func.count())
+        .where(*scope.where(), Question.outcome == "answered", Question.mandate_id.is_not(None))
+        .group_by(Question.mandate_id)).all())
+    for mandate_id, n in db().execute(
+            select(QuestionStat.mandate_id, func.sum(QuestionStat.count))
+            .where(*scope.stats_where(), QuestionStat.outcome == "answered", QuestionStat.mandate_id.is_not(None))
+            .group_by(QuestionStat.mandate_id)).all():
+        counts[mandate_id] = counts.get(mandate_id, 0) + int(n or 0)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    ids = [mandate_id for mandate_id, _ in ranked]
     topics = dict(db().execute(select(Mandate.id, Mandate.topic).where(Mandate.id.in_(ids))).all()) if ids else {}
     decisions = dict(db().execute(select(Mandate.id, Mandate.decision).where(Mandate.id.in_(ids))).all()) if ids else {}
-    return [{"id": r.mandate_id, "topic": topics.get(r.mandate_id, r.mandate_id), "count": r.n,
-             "decision": decisions.get(r.mandate_id)} for r in rows]
+    return [{"id": m, "topic": topics.get(m, m), "count": n, "decision": decisions.get(m)} for m, n in ranked]
 
 
 def overdue_per_leader() -> list[dict]:
@@ -181,7 +210,8 @@ def aggregates(scope: Scope) -> dict:
     The page and its five charts need the same numbers; computing them once
     keeps the dashboard fast on a large question table.
     """
-    fingerprint = tuple(db().execute(select(func.count(Question.id), func.max(Question.id))).one())
+    fingerprint = tuple(db().execute(select(func.count(Question.id), func.max(Question.id))).one()) + (
+        db().execute(select(func.max(QuestionStat.id))).scalar(),)
     topics_state = db().execute(select(func.max(Mandate.updated_at))).scalar()
     key = (scope.units, scope.weeks, scope.end, fingerprint, topics_state)
     with _cache_lock:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.admin import audit
 from bot.admin.auth import current, login_required, require_edit, require_read
 from bot.admin.common import FIELD_LABELS, db, forbidden, make_page, parse_date, parse_int, today, unit_tree
 from bot.admin.forms import (
@@ -355,6 +356,7 @@ def new():
         return _render_form(form, mode="new", questions=questions, status=400)
     save_mandate(db(), spec, changed_by=current().username)
     _link_questions(questions, spec.id)
+    audit.record(db(), current(), "entry.create", spec.id, {"unit": spec.unit, "questions": [q.id for q in questions]})
     try:
         db().commit()
     except IntegrityError:
@@ -389,6 +391,7 @@ def edit(mandate_id: str):
         return _render_form(form, mode="edit", entry=entry, version=version, status=400)
     try:
         result = save_mandate(db(), spec, changed_by=current().username, expected_version=version)
+        audit.record(db(), current(), "entry.update", mandate_id, {"fields": audit.pending_fields(db(), mandate_id)})
         db().commit()
     except (EditConflict, StaleDataError):
         return _conflict(spec_values(spec), mandate_id)
@@ -419,6 +422,7 @@ def retire(mandate_id: str):
         return redirect(url_for("entries.view", mandate_id=mandate_id))
     try:
         save_mandate(db(), spec, changed_by=current().username, expected_version=version)
+        audit.record(db(), current(), "entry.retire", mandate_id, {"valid_to": last_day.isoformat()})
         db().commit()
     except (EditConflict, StaleDataError):
         return _conflict(spec_values(spec), mandate_id)

@@ -17,13 +17,13 @@ from typing import Any, Mapping
 from markupsafe import Markup, escape
 
 from bot.admin.common import FIELD_LABELS, field_label
-from bot.catalogue.edit import exception_values, spec_values as _spec_values
+from bot.catalogue.edit import assign, spec_values as _spec_values
 from bot.catalogue.schema import (
     DATE_FIELDS, LIST_FIELDS, MANDATE_FIELDS, CatalogueValidationError, MandateSpec, format_exception,
     parse_exceptions, validate,
 )
 from bot.db.models import Mandate
-from bot.domain import DECISIONS, LIMIT_UNITS, ROUTES, convert
+from bot.domain import convert
 
 FORM_FILE = "formularen"
 TEXT_AREAS = ("summary", "how", "inform")
@@ -259,17 +259,7 @@ def draft_entry(spec: MandateSpec) -> Mandate:
     puts in place of the stored entry. It belongs to no session (only ``unit_id`` is set, not the
     ``unit`` relationship, so no cascade can add it to one) and is never saved."""
     entry = Mandate(id=spec.id, version=0)
-    for name in MANDATE_FIELDS:
-        value = getattr(spec, name)
-        if name == "id":
-            continue
-        if name == "limit":
-            entry.limit_value = float(value.value) if value is not None else None
-            entry.limit_unit = value.unit if value is not None else None
-        elif name == "exceptions":
-            entry.exceptions = exception_values(value)
-        else:
-            setattr(entry, "unit_id" if name == "unit" else name, list(value) if isinstance(value, list) else value)
+    assign(entry, spec)
     return entry
 
 

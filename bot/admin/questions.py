@@ -3,7 +3,9 @@
 HR sees every question, a leader those of their units and the units below.
 Similar questions are grouped (:mod:`bot.admin.grouping`); a group can be
 marked answered (optionally by an entry) or not relevant, or turned into a
-new entry whose form is prefilled with the group's questions.
+new entry whose form is prefilled with the group's questions. HR and admins
+can delete questions (after a confirmation page; their counts stay on the
+dashboard, :func:`bot.retention.delete_questions`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request
 from sqlalchemy import and_, func, or_, select
 
+from bot.admin import audit
 from bot.admin.auth import current, login_required
 from bot.admin.common import (
     STATUS_LABELS, db, forbidden, make_page, parse_date, safe_next, service, unit_tree,
@@ -42,6 +45,8 @@ FEEDBACK_LABELS = {"up": "👍", "down": "👎", "mistake": "Fejl i svaret"}
 MAX_LINK_PREVIEWS = 3
 """Before a link, the answers of at most this many of the group's formulations are shown and checked."""
 _cache_lock = threading.Lock()
+DELETE_ROLES = ("hr", "admin")
+"""Roles that may delete stored questions (a leader may not: HR keeps the record of what staff ask)."""
 
 
 @dataclass
@@ -271,6 +276,7 @@ def queue():
         topics=topics, review_status=review_status, feedback_labels=FEEDBACK_LABELS,
         grouped_limit=MAX_GROUPED if filters.view == "grupper" and total > MAX_GROUPED else None,
         shown_rows=shown_rows, can_create=access.can_edit_any, guesses=guesses,
+        can_delete=access.role in DELETE_ROLES,
     )
 
 
@@ -380,12 +386,43 @@ def set_status():
             question.resolved_mandate_id = mandate_id
         elif status != "answered":
             question.resolved_mandate_id = None
+    audit.record(db(), current(), "question.link" if status == "answered" and mandate_id else "question.status",
+                 ",".join(str(q.id) for q in rows)[:200], {"status": status, "mandate": mandate_id})
     db().commit()
     message = f"{len(rows)} spørgsmål er markeret som »{STATUS_LABELS[status].lower()}«."
     if status == "answered" and mandate_id:
         message += f" Spørger nogen igen på samme måde, svarer botten med posten »{mandate_id}«."
     flash(message, "success")
     return redirect(safe_next(request.form.get("next"), "questions.queue"))
+
+
+@bp.route("/spoergsmaal/slet", methods=["POST"])
+@login_required(*DELETE_ROLES)
+def delete():
+    """Delete questions (a group) and the feedback on them; HR and admins only.
+
+    Without ``confirm=1`` nothing is deleted: the page shows the questions and asks
+    for confirmation. The dashboard's counts keep them (``question_stats``).
+    """
+    from bot.retention import delete_questions
+
+    ids = [int(p) for p in (request.form.get("ids") or "").split(",") if p.strip().isdigit()][:MAX_GROUPED]
+    if not ids:
+        abort(400, description="Ingen spørgsmål valgt.")
+    rows = _selected_questions(ids)
+    next_url = safe_next(request.form.get("next"), "questions.queue")
+    if request.form.get("confirm") != "1":
+        return render_template("question_delete.html", questions=rows, ids=",".join(str(q.id) for q in rows),
+                               next_url=next_url, tree=unit_tree())
+    questions, feedback = delete_questions(db(), [q.id for q in rows])
+    audit.record(db(), current(), "question.delete", ",".join(str(q.id) for q in rows)[:200],
+                 {"questions": questions, "feedback": feedback})
+    db().commit()
+    current_app.logger.info("%s deleted %d questions (ids %s) and %d feedback", current().username, questions,
+                            ",".join(str(i) for i in ids[:50]), feedback)
+    flash(f"{questions} spørgsmål og {feedback} feedback er slettet. Tallene på aktørskabssiden er bevaret.",
+          "success")
+    return redirect(next_url)
 
 
 def _csv_safe(value: Any) -> Any:

@@ -17,6 +17,7 @@ import yaml
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
+from bot.admin import audit
 from bot.admin.access import Access
 from bot.admin.auth import current, login_required, require_read
 from bot.admin.common import db, forbidden, today, unit_tree
@@ -231,6 +232,8 @@ def import_catalogue():
                                payload=base64.b64encode(data).decode("ascii"), errors=[])
     try:
         apply_catalogue(session, catalogue, f"{current().username} (import af {filename})", replace)
+        audit.record(session, current(), "import", filename, {"replace": replace, "created": len(plan.created),
+                                                              "updated": len(plan.updated), "deleted": len(plan.deleted)})
         session.commit()
     except Exception:
         session.rollback()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot.admin.auth import current, login_required
+from bot.admin import audit
+from bot.admin.auth import current, end_sessions, login_required
 from bot.admin.common import db, unit_tree
 from bot.cli import add_user
 from bot.db.models import ROLES, User
@@ -37,6 +38,7 @@ def create():
     try:
         user, password = add_user(db(), form.get("username", ""), role, units, form.get("display_name") or None,
                                   form.get("can_edit") == "1")
+        audit.record(db(), current(), "user.create", user.username, {"role": role, "units": units})
         db().commit()
     except ValueError as exc:
         db().rollback()
@@ -70,6 +72,9 @@ def update(user_id: int):
     user.role, user.units, user.active = role, units, active
     user.can_edit = role == "hr" and form.get("can_edit") == "1"
     user.display_name = (form.get("display_name") or "").strip() or user.username
+    ended = 0 if active else end_sessions(db(), user.id, "deactivated")
+    audit.record(db(), current(), "user.update", user.username, {"role": role, "units": units, "active": active,
+                                                                  "can_edit": user.can_edit, "sessions_ended": ended})
     db().commit()
     flash(f"{user.username} er opdateret.", "success")
     return redirect(url_for("users.list_users"))
@@ -84,5 +89,7 @@ def reset_password(user_id: int):
         abort(404)
     password = User.generate_password()
     user.set_password(password)
+    ended = end_sessions(db(), user.id, "reset")
+    audit.record(db(), current(), "user.password_reset", user.username, {"sessions_ended": ended})
     db().commit()
     return _render(password=(user.username, password))

@@ -105,7 +105,7 @@ def save_mandate(
     new = spec_values(spec)
     if entry is None:
         entry = Mandate(id=spec.id)
-        _assign(entry, spec)
+        assign(entry, spec)
         session.add(entry)
         session.add(MandateHistory(mandate_id=spec.id, changed_by=changed_by, action="create",
                                    changes={k: [None, v] for k, v in new.items() if v not in (None, [])}))
@@ -116,7 +116,7 @@ def save_mandate(
     changes = {k: [old[k], new[k]] for k in MANDATE_FIELDS if old[k] != new[k]}
     if not changes:
         return "unchanged"
-    _assign(entry, spec)
+    assign(entry, spec)
     session.add(MandateHistory(mandate_id=spec.id, changed_by=changed_by, action="update", changes=changes))
     return "updated"
 
@@ -144,7 +144,8 @@ def save_unit(session: Session, spec: UnitSpec) -> str:
     return "updated"
 
 
-def _assign(entry: Mandate, spec: MandateSpec) -> None:
+def assign(entry: Mandate, spec: MandateSpec) -> None:
+    """Set every field of ``entry`` from ``spec`` (the limit as value and unit, exceptions as dicts)."""
     for name in MANDATE_FIELDS:
         if name == "id":
             continue

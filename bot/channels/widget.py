@@ -42,7 +42,7 @@ from socketio.exceptions import ConnectionRefusedError
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot.channels.identity import Identity, TokenRejected, conversation_id, expired, verify_token
-from bot.config import Settings, get_settings
+from bot.config import Settings, get_settings, require_production_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +205,7 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # CORS of the HTTP long-polling transport is left to `rasa run --cors`,
         # as in Rasa's socketio channel; origins are checked in `connect`.
+        require_production_secrets(self._settings(), ("MANDAT_PSEUDONYM_KEY", "MANDAT_JWT_SECRET"))
         if self._settings().widget_dev_mode:
             logger.warning("MANDAT_WIDGET_DEV_MODE is on: widget tokens may be signed with the public dev secret. "
                            "Never use dev mode in production.")

@@ -6,6 +6,7 @@ Tables:
     mandate_history   who changed which entry when, field by field
     questions         every question the bot handled (redacted text)
     feedback          thumbs up/down and "the answer is wrong" reports
+    question_stats    weekly counts of purged questions (the dashboard keeps them)
 
 Migrations live in ``bot/db/migrations``; change a model, then add a revision.
 """
@@ -34,7 +35,7 @@ from bot.domain import DECISIONS, EXCEPTION_DECISIONS, LIMIT_UNITS, QUESTION_STA
 
 __all__ = [
     "Base", "DECISIONS", "EXCEPTION_DECISIONS", "LIMIT_UNITS", "QUESTION_STATUSES", "ROUTES", "ROLES",
-    "Unit", "Mandate", "MandateHistory", "Question", "Feedback", "User", "utcnow",
+    "Unit", "Mandate", "MandateHistory", "Question", "Feedback", "User", "QuestionStat", "utcnow",
 ]
 # DECISIONS and QUESTION_STATUSES are defined in bot.domain and re-exported here,
 # so ``from bot.db.models import DECISIONS`` keeps working.
@@ -275,3 +276,78 @@ class User(Base):
 Index("ix_feedback_question_id", Feedback.question_id)
 Index("ix_mandates_review_by", Mandate.review_by)
 Index("ix_questions_unit_outcome_asked", Question.unit_id, Question.outcome, Question.asked_at)
+
+
+class QuestionStat(Base):
+    """Weekly counts of questions deleted by the retention purge (:mod:`bot.retention`).
+
+    The dashboard adds these to the live ``questions`` rows, so its figures
+    survive a purge. One row per purge run and (week, unit, outcome, decision,
+    entry); readers sum ``count`` over the rows. No text, no user: nothing personal.
+    """
+
+    __tablename__ = "question_stats"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    week = Column(Date, nullable=False, index=True)  # the Monday of the week (UTC date of asked_at)
+    unit_id = Column(String(64), nullable=True, index=True)
+    outcome = Column(String(16), nullable=False)
+    decision = Column(String(16), nullable=True)
+    mandate_id = Column(String(64), nullable=True)
+    count = Column(Integer, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+# Deleting a user's questions and feedback ("Slet min samtale") looks them up by pseudonym.
+Index("ix_questions_user_pseudonym", Question.user_pseudonym)
+Index("ix_feedback_user_pseudonym", Feedback.user_pseudonym)
+
+
+# ---------------------------------------------------------------------------
+# Admin app: server-side sessions and the audit log (migration 0006).
+# ---------------------------------------------------------------------------
+
+
+class AdminSession(Base):
+    """A login to the admin app, kept on the server.
+
+    The session cookie carries only a random token; ``id`` is its SHA-256 (hex),
+    so the table alone does not let anyone take over a session. A session is live
+    while ``ended_at`` is None, the user is active, their password has not
+    changed since (``password_changed_at`` is the user's value at login), and the
+    idle and absolute timeouts have not passed (``bot.admin.auth``).
+    ``end_reason``: logout, password, idle, expired, deactivated, reset.
+    """
+
+    __tablename__ = "admin_sessions"
+
+    id = Column(String(64), primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime, nullable=False, default=utcnow)
+    ended_at = Column(DateTime, nullable=True)
+    end_reason = Column(String(16), nullable=True)
+    password_changed_at = Column(DateTime, nullable=True)
+    address = Column(String(64), nullable=True)
+
+
+class AuditLog(Base):
+    """One login attempt or admin change: who (``actor``, a user name; None for an
+    unknown name), what (``action``, e.g. ``login.failure``, ``entry.update``), on
+    what (``target``), from where (``address``), and a small JSON ``detail`` (ids and
+    field names, never passwords or question texts)."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(100), nullable=True, index=True)
+    action = Column(String(32), nullable=False)
+    target = Column(String(200), nullable=True)
+    address = Column(String(64), nullable=True)
+    detail = Column(JSON, nullable=True)
+
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
+
+__all__ += ["AdminSession", "AuditLog"]

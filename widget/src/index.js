@@ -158,6 +158,8 @@ class MandatWidget {
     el("div", { class: "mb-header" },
       el("h2", { id: "mb-title", class: "mb-title" }, this.config.title, this.subtitle),
       el("button", { class: "mb-hbtn", type: "button", text: "Start forfra", onclick: () => this.restart() }),
+      this.deleteButton = el("button", { class: "mb-hbtn", type: "button", text: "Slet min samtale",
+        onclick: () => this.askDelete() }),
       el("button", { class: "mb-hbtn", type: "button", "aria-label": "Luk chatten", onclick: () => this.close() },
         el("span", { "aria-hidden": "true", text: "✕" }))),
     this.status, this.log, this.typing, this.typingStatus, form);
@@ -398,6 +400,27 @@ class MandatWidget {
       el("p", { class: "mb-badge", text: "Ikke i mandatkataloget" }),
       el("p", { class: "mb-msg-text", text }),
       this.feedback(custom));
+  }
+
+  // "Slet min samtale": a confirmation in the chat, then the server deletes the conversation and the stored
+  // questions (actions/privacy_actions.py, bot/channels/tracker_store.py) and says so.
+  askDelete() {
+    if (this.confirmBox) { this.confirmBox.querySelector("button").focus(); return; }
+    const close = () => { this.confirmBox.remove(); this.confirmBox = null; };
+    this.confirmBox = el("div", { class: "mb-confirm", role: "alertdialog", "aria-labelledby": "mb-confirm-text" },
+      el("p", { id: "mb-confirm-text", text: "Er du sikker? Det sletter din samtale og dine gemte spørgsmål." }),
+      el("button", { class: "mb-chip mb-danger", type: "button", text: "Ja, slet", onclick: () => {
+        close();
+        this.socket.emit("user_uttered", { message: "/confirm_delete_conversation" });
+        for (const node of [...this.log.children]) if (node !== this.welcome) node.remove();
+        this.shown = 0;
+        this.showTyping();
+        this.input.focus();
+      } }),
+      el("button", { class: "mb-chip", type: "button", text: "Nej", onclick: () => { close(); this.deleteButton.focus(); } }));
+    this.log.append(this.confirmBox);
+    this.scroll(this.confirmBox);
+    this.confirmBox.querySelector("button").focus();
   }
 
   restart() {
