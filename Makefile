@@ -13,6 +13,9 @@ MODEL        = models/mandatbot-$(MODEL_HASH).tar.gz
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Development tooling runs in dev mode (development secrets allowed; bot/config.py); production
+# processes are started without it and refuse development secrets.
+test test-fast eval eval-seeds bench bench-admin: export MANDAT_DEV_MODE := 1
 
 .PHONY: help install spacy lexicon db train run test test-fast eval eval-seeds bench bench-admin lock clean
 

@@ -20,6 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.budget import budgeted
 from bot.language import option_choice
 from bot.service import default_service
 
@@ -157,6 +158,7 @@ class ActionAnswerMandate(Action):
     def name(self) -> Text:
         return "action_answer_mandate"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "ask_mandate"
         question = tracker.latest_message.get("text") or ""
@@ -178,6 +180,7 @@ class ActionListMandates(Action):
     def name(self) -> Text:
         return "action_list_mandates"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         unit = current_unit(tracker)
         if unit is None:
@@ -192,6 +195,7 @@ class ActionAnswerPending(Action):
     def name(self) -> Text:
         return "action_answer_pending"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         unit = tracker.get_slot("unit")
         question = tracker.get_slot("pending_question")
@@ -211,6 +215,7 @@ class ActionChooseMandate(Action):
     def name(self) -> Text:
         return "action_choose_mandate"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         return answer_chosen(dispatcher, tracker, next(tracker.get_latest_entity_values("mandate_id"), None))
 
@@ -222,6 +227,7 @@ class ActionAffirm(Action):
     def name(self) -> Text:
         return "action_affirm"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         chosen = typed_choice(tracker)
         if chosen:
@@ -254,6 +260,7 @@ class ActionSetUnit(Action):
     def name(self) -> Text:
         return "action_set_unit"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         service = default_service()
         unit = entity_unit(tracker) or service.find_unit(tracker.latest_message.get("text") or "")
@@ -300,6 +307,7 @@ class ActionReportMistake(Action):
     def name(self) -> Text:
         return "action_report_mistake"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         question_id = tracker.get_slot("last_question_id")
         default_service().record_feedback(
@@ -323,6 +331,7 @@ class ActionStoreFeedback(Action):
     def name(self) -> Text:
         return "action_store_feedback"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         value = next(tracker.get_latest_entity_values("value"), None)
         if value not in ("up", "down"):
@@ -370,6 +379,7 @@ class ActionMadeMistake(Action):
     def name(self) -> Text:
         return "action_made_mistake"
 
+    @budgeted
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         from bot.db.session import session_scope
         from bot.routes import route_answer

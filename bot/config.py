@@ -106,6 +106,21 @@ class Settings:
             (``MANDAT_TRUSTED_PROXIES``, default 0: the socket's address is the
             client's, and forwarded headers are ignored). Used by login throttling
             and the audit log's addresses.
+        max_message_chars: the longest message the bot reads, in characters
+            (``MANDAT_MAX_MESSAGE_CHARS``, default 2000, at least 1). Every channel
+            refuses a longer message before the NLU with a Danish reply that names
+            the cap (:mod:`bot.channels.limits`), and :func:`bot.question.parse`
+            reads no further. 2,000 characters is about ten times the longest
+            question in the labelled sets (``tests/data/eval/*.yaml``: 213
+            characters; the shared acceptance set: 175), so a question with a
+            pasted description fits, while one message cannot cost the servers
+            seconds of CPU and gigabytes of memory (issue 14).
+        action_budget_s: seconds an answering action may take before the user
+            gets "Beklager, det tog for lang tid. Prøv igen om lidt."
+            (``MANDAT_ACTION_BUDGET_S``, default 8, above 0; :mod:`actions.budget`).
+            Rasa itself waits up to 5 minutes for the action server, all that time
+            in silence; 8 s leaves room for an ordinary answer (well under 1 s)
+            on a loaded server and the widget's 20 s "Svaret kommer ikke".
     """
 
     database_url: str
@@ -136,6 +151,8 @@ class Settings:
     admin_session_idle_min: int = 60
     admin_session_max_h: float = 12.0
     trusted_proxies: int = 0
+    max_message_chars: int = 2000
+    action_budget_s: float = 8.0
 
     def today(self) -> dt.date:
         """The date that decides validity (``MANDAT_TODAY`` or the real date)."""
@@ -260,6 +277,22 @@ def require_production_secrets(settings: Settings, names: tuple[str, ...] = SECR
     )
 
 
+def _message_path_settings() -> dict:
+    """The limits on the message path (``MANDAT_MAX_MESSAGE_CHARS``, ``MANDAT_ACTION_BUDGET_S``).
+
+    Raises:
+        ValueError: a value is not a number, or the cap is below 1 character or the
+            budget not above 0 seconds.
+    """
+    max_chars = int(_env("MANDAT_MAX_MESSAGE_CHARS", "2000"))
+    if max_chars < 1:
+        raise ValueError(f"MANDAT_MAX_MESSAGE_CHARS must be at least 1 character, got {max_chars}")
+    budget = float(_env("MANDAT_ACTION_BUDGET_S", "8"))
+    if not budget > 0:
+        raise ValueError(f"MANDAT_ACTION_BUDGET_S must be above 0 seconds, got {budget}")
+    return {"max_message_chars": max_chars, "action_budget_s": budget}
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call when needed).
 
@@ -288,6 +321,7 @@ def get_settings() -> Settings:
             purge_daily=_env("MANDAT_PURGE_DAILY", "1").strip().lower() in _TRUE,
             **_widget_settings(),
             **_admin_settings(),
+            **_message_path_settings(),
         )
         settings.today()
     except ValueError as exc:

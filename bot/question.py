@@ -29,6 +29,14 @@ version 2. The asking sentence of a long message mostly points back at the story
 ("Må jeg beholde den?"), so the whole message carries the topic; e5 already weighs it (its
 attention reads the question in context). At 0.0 a message is embedded once."""
 
+EMBED_MAX_CHARS = 400
+"""Characters of a message the sentence embedder reads: the first and the last half of this many
+when the message is longer. Every labelled question fits whole (tests/data/eval: at most 213
+characters), and at most ~400 tokens is one e5 window (512 tokens): embedding a long message costs
+one window instead of one per 510 tokens (2,000 emoji were four windows, over 5 s on a loaded
+machine), while the lexical ranker still reads the whole message. The tail keeps the question of a
+long story ("... Må jeg det?")."""
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 _ASKING = re.compile(
     r"\?|^\s*(?:må|maa|kan|skal|bør|har|hvem|hvad|hvordan|hvornår|hvorfor|hvilken|hvilke|er det|gælder|"
@@ -89,6 +97,14 @@ def asking_sentence(sentences: list[str]) -> str:
     return sentences[-1] if sentences else ""
 
 
+def _embedded_part(text: str) -> str:
+    """``text`` itself when at most :data:`EMBED_MAX_CHARS` characters, else its first and last halves."""
+    if len(text) <= EMBED_MAX_CHARS:
+        return text
+    half = EMBED_MAX_CHARS // 2
+    return text[:half] + " … " + text[-half:]
+
+
 def parse(text: str, analyzer: DanishAnalyzer, embedder: "Embedder | None" = None) -> Question:
     """Analyse ``text`` once.
 
@@ -97,20 +113,31 @@ def parse(text: str, analyzer: DanishAnalyzer, embedder: "Embedder | None" = Non
         analyzer: the Danish analyser (lemmas, terms).
         embedder: the sentence embedder, or None (lexical only). A message of
             several sentences is embedded twice (whole, and the asking sentence),
-            mixed by :data:`FOCUS_WEIGHT`.
+            mixed by :data:`FOCUS_WEIGHT`; at most :data:`EMBED_MAX_CHARS` characters
+            of it are embedded.
+
+    Only the first ``MANDAT_MAX_MESSAGE_CHARS`` characters (:attr:`bot.config.Settings.max_message_chars`)
+    are read: every step below is then bounded, whoever calls.
+
+    Raises:
+        ValueError: a ``MANDAT_*`` setting is malformed (:func:`bot.config.get_settings`).
     """
-    text = text or ""
+    from bot.config import get_settings
+
+    # Defence in depth: the channels refuse longer messages before the NLU; any other caller
+    # (REST of Rasa itself, the CLI, previews) gets at most the cap analysed and stored.
+    text = (text or "")[:get_settings().max_message_chars]
     sentences = split_sentences(text)
     focus = asking_sentence(sentences) if len(sentences) > 1 else text.strip()
     tokens = tuple(analyzer.tokens(text))
     embedding = None
     if embedder is not None and text.strip():
         if FOCUS_WEIGHT and focus and focus != text.strip():
-            whole, asked = embedder.encode_queries([text, focus])
+            whole, asked = embedder.encode_queries([_embedded_part(text), _embedded_part(focus)])
             mixed = (1 - FOCUS_WEIGHT) * whole + FOCUS_WEIGHT * asked
             embedding = (mixed / (np.linalg.norm(mixed) or 1.0)).astype(np.float32)
         else:
-            embedding = embedder.encode_queries([text])[0]
+            embedding = embedder.encode_queries([_embedded_part(text)])[0]
     return Question(
         text=text, normalised=normalise(text), language="en" if looks_english(text) else "da",
         sentences=tuple(sentences), focus=focus, tokens=tokens, terms=tuple(analyzer.terms_of(list(tokens))),

@@ -568,6 +568,9 @@ class Retriever:
             "lexical_margin": best.lexical - other_lexical, "dense_margin": best.dense_part - other_dense,
             "agree": 0.5 * (best.lexical >= other_lexical) + 0.5 * (best.dense_part >= other_dense),
         }
+        english = float(question.english)
+        values.update(english=english, english_lexical=english * best.lexical,
+                      english_coverage=english * best.coverage, english_dense_part=english * best.dense_part)
         return {name: values[name] for name in FEATURES}
 
     def retrieve(self, index: CatalogueIndex, question: Question, unit_id: str,

@@ -16,9 +16,9 @@ FallbackClassifier). Pipelines (:data:`PIPELINES`):
 
 Printed (JSON): per pipeline and split, per seed, mean and sample standard
 deviation, and each ours-minus-default difference of means. Trainings run one
-after another (2 shared cores; run it with ``nice``). On 2 cores one seed takes
-about 10 minutes for the three pipelines (the default pipeline's 100 DIET
-epochs are most of it). ``--dump`` keeps every model's parsed dev and test
+after another (2 shared cores; run it with ``nice``). On 2 shared cores one
+seed takes 10-14 minutes for the three pipelines (the default pipeline's 100
+DIET epochs, 6-10 minutes, are most of it). ``--dump`` keeps every model's parsed dev and test
 items, so fallback thresholds can be replayed without training again.
 Figures: README, "make eval-seeds".
 

@@ -233,7 +233,8 @@ def import_catalogue():
     try:
         apply_catalogue(session, catalogue, f"{current().username} (import af {filename})", replace)
         audit.record(session, current(), "import", filename, {"replace": replace, "created": len(plan.created),
-                                                              "updated": len(plan.updated), "deleted": len(plan.deleted)})
+                                                              "updated": len(plan.updated),
+                                                              "deleted": len(plan.deleted)})
         session.commit()
     except Exception:
         session.rollback()

@@ -21,6 +21,9 @@ conversation it is or which unit answers:
   and ``metadata = {"team": <the token's unit>}``; a ``session_id`` or
   ``metadata`` sent by the client is ignored. A token that expires while
   connected ends the connection (``mandat_error`` with code ``expired``).
+* a message longer than ``MANDAT_MAX_MESSAGE_CHARS`` characters is not handed
+  to Rasa: the socket gets one ``bot_uttered`` with the Danish reason
+  (:func:`bot.channels.limits.too_long_text`) and ``mandat_done``.
 
 Events to the client: ``session_confirm`` (the conversation id), ``mandat_hello``
 (display name and unit name, for the greeting), ``mandat_history`` (the
@@ -41,12 +44,12 @@ from socketio.exceptions import ConnectionRefusedError
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
+from bot.channels.limits import over_cap
 from bot.channels.identity import Identity, TokenRejected, conversation_id, expired, verify_token
 from bot.config import Settings, get_settings, require_production_secrets
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_LENGTH = 2000
 CHANNEL_NAME = "widget"
 
 
@@ -242,8 +245,13 @@ class WidgetInput(InputChannel):
             text = data.get("message") if isinstance(data, dict) else None
             if not isinstance(text, str) or not text.strip():
                 return
+            refusal = over_cap(text, self._settings().max_message_chars)
+            if refusal is not None:  # before the NLU: nothing of it is stored
+                await sio.emit(self.bot_message_evt, {"text": refusal}, room=sid)
+                await sio.emit("mandat_done", {}, room=sid)
+                return
             message = UserMessage(
-                text[:MAX_MESSAGE_LENGTH],
+                text,
                 WidgetOutput(sio, sid, self.bot_message_evt),
                 identity["sender_id"],
                 input_channel=self.name(),

@@ -222,6 +222,9 @@ def cases() -> list[Case]:
         Case("widget demo page (public; no widget without dev mode)", "GET", "/demo", {"anon": 200}),
         Case("widget dev token (only in dev mode)", "GET", "/demo/token?employee=x&unit=tandplejen",
              {"anon": 404}, default=404),
+        Case("delete questions (confirmation page)", "POST", "/spoergsmaal/slet", {"leder": 403, "omraadeleder": 403},
+             default=200, data=lambda url: {"ids": str(_question_id(url, "Må jeg tage min papegøje"))}),
+        Case("audit log", "GET", "/revisionslog", {"admin": 200}, default=403),
     ]
 
 

@@ -353,3 +353,10 @@ def test_history_lists_the_visible_messages_of_the_current_session():
          "custom": {"type": "mandate_answer", "mandate_id": "x"}},
         {"from": "bot", "text": "Tak for din feedback."},
     ]
+
+
+def test_a_message_over_the_cap_is_answered_with_the_reason_and_never_reaches_rasa(run_clients):
+    received, [seen] = run_clients(({"token": token()}, [{"message": "1" * 20_000}, {"message": "a" * 2000}]))
+    assert seen.done == 2
+    assert seen.bot[0]["text"].startswith("Din besked er på 20.000 tegn. Jeg kan læse op til 2.000 tegn ad gangen")
+    assert [m.text for m in received] == ["a" * 2000], "only the message within the cap reaches Rasa"

@@ -110,12 +110,18 @@ function adoptStyles(root) {
   }
 }
 
+// After this long without an answer (ms) the widget says so and offers to send the message again:
+// the action server's own budget (MANDAT_ACTION_BUDGET_S, 8 s) has then long passed.
+const REPLY_TIMEOUT_MS = 20000;
+
 class MandatWidget {
   constructor(config) {
     this.config = config;
     this.shown = 0; // messages shown that the server's history also has
     this.refused = false;
     this.typingTimer = null;
+    this.pending = null; // the payload sent last, until its answer is done
+    this.lateNotice = null;
     this.build();
     this.connect();
     if (config.open) this.open(false);
@@ -242,10 +248,11 @@ class MandatWidget {
       this.shown = Math.max(this.shown, messages.length);
     });
     socket.on("bot_uttered", (message) => {
+      this.removeLateNotice();
       this.addBot(message, false);
       this.shown += 1;
     });
-    socket.on("mandat_done", () => this.hideTyping());
+    socket.on("mandat_done", () => { this.pending = null; this.hideTyping(); });
     socket.on("mandat_error", (error) => this.setStatus((error && error.message) || "Der skete en fejl.", true));
   }
 
@@ -279,6 +286,8 @@ class MandatWidget {
   }
 
   emit(payload) {
+    this.removeLateNotice();
+    this.pending = payload;
     this.showTyping();
     this.socket.emit("user_uttered", { message: payload });
   }
@@ -287,7 +296,29 @@ class MandatWidget {
     this.typing.hidden = false;
     this.typingStatus.textContent = "Mandatbot skriver …";
     clearTimeout(this.typingTimer);
-    this.typingTimer = setTimeout(() => this.hideTyping(), 30000);
+    this.typingTimer = setTimeout(() => this.answerLate(), REPLY_TIMEOUT_MS);
+  }
+
+  // No answer after REPLY_TIMEOUT_MS: say so in the log (read out by screen readers) and offer to resend.
+  answerLate() {
+    this.hideTyping();
+    const payload = this.pending;
+    if (payload === null) return;
+    this.removeLateNotice();
+    const resend = el("button", { class: "mb-chip", type: "button", text: "Send igen", onclick: () => {
+      this.removeLateNotice();
+      if (this.socket.connected) this.emit(payload);
+      else this.setStatus("Forbindelsen er afbrudt. Jeg prøver at forbinde igen …", true);
+    } });
+    this.lateNotice = el("div", { class: "mb-msg mb-bot mb-late", role: "group", "aria-label": "Svaret kommer ikke" },
+      el("p", { text: "Svaret kommer ikke. Vil du sende igen?" }), resend);
+    this.log.append(this.lateNotice);
+    this.scroll(this.lateNotice);
+  }
+
+  removeLateNotice() {
+    if (this.lateNotice) this.lateNotice.remove();
+    this.lateNotice = null;
   }
 
   hideTyping() {
