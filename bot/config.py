@@ -34,15 +34,13 @@ class Settings:
             (``MANDAT_RETENTION_DAYS``, default 180).
         pseudonym_key: secret for the keyed hash of user ids
             (``MANDAT_PSEUDONYM_KEY``).
-        min_score: retrieval score below which the bot abstains
-            (``MANDAT_MIN_SCORE``, 0..1). Default 0.17, chosen on the dev
-            split of ``tests/data/eval``: the lowest threshold (at margin 0.04)
-            at which fewer than 10 % of the ``none`` questions get a mandate
-            answer (dev: 67.9 % correct, 9.3 % wrong on none; `make eval` shows
-            the whole curve). The issue's 2 % point (``calibrated`` in the
-            report) answers too few questions to ship.
-        min_margin: minimal lead of the best entry over the second
-            (``MANDAT_MIN_MARGIN``, 0..1); closer means ambiguous: abstain.
+        min_score: only with ``MANDAT_DECISION_MODEL=none``: the word score
+            below which the bot abstains (``MANDAT_MIN_SCORE``, 0..1, default
+            0.17, chosen on the dev split for the words-only ranker of
+            2026-11-29: dev 67.9 % correct, 9.3 % wrong on none).
+        min_margin: only with ``MANDAT_DECISION_MODEL=none``: the minimal lead
+            of the best entry over the second (``MANDAT_MIN_MARGIN``, 0..1);
+            closer means ambiguous: ask which one.
         lexicon_dir: the Danish thesaurus and English-Danish word list built
             by ``mandat build-lexicon`` (``MANDAT_LEXICON_DIR``, default
             ``<project>/var/lexicon``; empty: do not use them).
@@ -69,7 +67,9 @@ class Settings:
             ``<project>/var``): the SQLite database, the spaCy pipeline, caches.
         decision_model: the calibrated answer/ask/abstain model
             (``MANDAT_DECISION_MODEL``, default ``bot/decision_model.json``,
-            written by ``make eval``; see :mod:`bot.decide`).
+            written by ``make eval``; see :mod:`bot.decide`); ``none``: the
+            fixed thresholds ``min_score``/``min_margin`` decide instead (the
+            evaluation's ablations).
         redact_names_file: the list of first names and surnames that
             :func:`bot.privacy.redact` replaces by ``[NAVN]`` when written with a
             capital initial (``MANDAT_REDACT_NAMES_FILE``; UTF-8, one name a line,

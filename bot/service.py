@@ -78,8 +78,8 @@ class MandateService:
     def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None):
         self.settings = settings or get_settings()
         require_production_secrets(self.settings, ("MANDAT_PSEUDONYM_KEY",))  # outside dev mode: no dev key
-        self.retriever = retriever or Retriever(load_models(self.settings.decision_model),
-                                                self.settings.min_score, self.settings.min_margin)
+        models = None if self.settings.decision_model.lower() == "none" else load_models(self.settings.decision_model)
+        self.retriever = retriever or Retriever(models, self.settings.min_score, self.settings.min_margin)
         self._lock = threading.Lock()
         self._index: CatalogueIndex | None = None
         self._fingerprint: tuple | None = None

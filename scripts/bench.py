@@ -111,6 +111,7 @@ def print_dense(result: dict) -> None:
 def rest_and_service(n: int, embedder: str) -> None:
     """REST latency per kind of message and ``MandateService.answer`` latency with ``MANDAT_EMBEDDER=embedder``."""
     import dataclasses
+    import os
 
     from bot.config import get_settings
     from bot.service import MandateService
@@ -119,7 +120,8 @@ def rest_and_service(n: int, embedder: str) -> None:
     url = catalogue_database(ROOT / "bot" / "demo" / "catalogue.yaml", prefix="mandat-bench-")
     print(f"\nMANDAT_EMBEDDER={embedder}")
     print(f"{'message':<10} {'n':>4} {'p50 ms':>8} {'p95 ms':>8}")
-    with running_bot({"MANDAT_DATABASE_URL": url, "MANDAT_EMBEDDER": embedder}) as base, requests.Session() as http:
+    env = {"MANDAT_DATABASE_URL": url, "MANDAT_EMBEDDER": embedder, "MANDAT_DEV_MODE": os.environ.get("MANDAT_DEV_MODE", "1")}
+    with running_bot(env) as base, requests.Session() as http:
         for name, (text, team) in MESSAGES.items():
             times = []
             for i in range(n):

@@ -95,7 +95,8 @@ def acceptance_over_rest() -> dict:
     catalogues = (ROOT / "bot" / "demo" / "catalogue.yaml", acceptance.ACCEPTANCE / "catalogue.yaml")
     url = catalogue_database(*catalogues, prefix="mandat-eval-")
     items, entries = acceptance.load()
-    with running_bot({"MANDAT_DATABASE_URL": url}) as base:
+    # A throwaway bot on a temporary database: development secrets are fine (MANDAT_DEV_MODE).
+    with running_bot({"MANDAT_DATABASE_URL": url, "MANDAT_DEV_MODE": os.environ.get("MANDAT_DEV_MODE", "1")}) as base:
         report = acceptance.run(base, items, entries)
     summary = report.summary()
     payloads = {r.id: r.payload or {} for r in report.items}
@@ -321,6 +322,7 @@ def probe(embedder: str, n: int = PROBE_QUESTIONS) -> dict:
     import resource
 
     os.environ["MANDAT_EMBEDDER"] = embedder
+    os.environ.setdefault("MANDAT_DEV_MODE", "1")  # a throwaway process on a temporary database
     import actions.actions  # noqa: F401  (the action server's imports: rasa_sdk, bot)
     from bot.config import get_settings
     from bot.service import MandateService
@@ -409,7 +411,7 @@ def headline_rows(report: dict) -> list[tuple[str, str, str, bool | None]]:
     """``(figure, measured, target, met)`` for each target of issues 12 and 13 (test split)."""
     rows = []
     ret = report.get("retrieval")
-    if ret and "hybrid" in ret["steps"]:
+    if ret and "hybrid" in ret.get("steps", {}):
         h = ret["steps"]["hybrid"]
         c, k = h["clarification"], h["clarification"]["per_kind"]
         rows += [
@@ -426,7 +428,7 @@ def headline_rows(report: dict) -> list[tuple[str, str, str, bool | None]]:
                 v = _frac(k[kind]["resolved"])
                 rows.append((f"resolved, {kind} ({k[kind]['resolved']})", _pct(v), f">= {100 * target:.0f} %", v >= target))
     nlu = report.get("nlu_held_out")
-    if nlu:
+    if nlu and "bot" in nlu:
         bot = nlu["bot"]
         rows += [
             ("bot (NLU, then the service): direct answers correct", _pct(bot["accuracy"]), ">= 85 %", bot["accuracy"] >= 0.85),
@@ -442,7 +444,7 @@ def headline_rows(report: dict) -> list[tuple[str, str, str, bool | None]]:
             rows.append(("intent macro-F1 ahead of Rasa's default pipeline (one seed; `make eval-seeds` for 3)",
                          f"{diff:+.3f}", ">= +0.02", diff >= 0.02))
     rl = report.get("rules")
-    if rl:
+    if rl and "error" not in rl:
         t = rl["rules_test"]
         rows += [
             (f"wrong-yes rate, rules_test ({t['wrong_yes']['right']}/{t['wrong_yes']['n']})", _pct(t["wrong_yes"]["rate"]),
@@ -609,7 +611,7 @@ def markdown(report: dict) -> str:
                   f"intent macro-F1 **{cv['intent_macro_f1']}** (weighted {cv['intent_weighted_f1']}); "
                   + ", ".join(f"entity `{k}` F1 {v}" for k, v in sorted(cv.get("entity_f1", {}).items())), "",
                   "Per intent: " + ", ".join(f"{k} {v}" for k, v in sorted(cv["intent_f1"].items())), ""]
-    if nlu:
+    if nlu and "error" not in nlu:
         lines += ["Held-out test split (questions of tests/data/eval/test.yaml and the test part of dialogue.yaml; "
                   "never in data/nlu):", "",
                   "| pipeline | intent macro-F1 | accuracy | n |", "| --- | --- | --- | --- |"]
@@ -654,15 +656,18 @@ def markdown(report: dict) -> str:
                   "Per kind (direct right; resolved): " + ", ".join(f"{k} {v}; {bot['per_kind_resolved'].get(k, '-')}"
                                                              for k, v in bot["per_kind"].items()), ""]
 
+    errors = {k: v["error"] for k, v in report.items() if isinstance(v, dict) and "error" in v}
+    if errors:
+        lines += ["## Parts that failed", "", *[f"- {k}: {v}" for k, v in errors.items()], ""]
     ret = report.get("retrieval")
-    if ret:
+    if ret and "error" not in ret:
         lines += retrieval_markdown(ret)
-    if report.get("rules"):
+    if report.get("rules") and "error" not in report["rules"]:
         lines += rules_markdown(report["rules"], report.get("acceptance"))
-    if report.get("speed"):
+    if report.get("speed") and "error" not in report["speed"]:
         lines += speed_markdown(report["speed"])
     acc = report.get("acceptance")
-    if acc:
+    if acc and "error" not in acc:
         lines += ["## Acceptance set over REST", "",
                   "| figure | value |", "| --- | --- |"]
         for key in ("answer_accuracy", "abstain_rate_answerable", "wrong_on_none", "wrong_on_smalltalk",
@@ -691,8 +696,15 @@ def main(argv: list[str] | None = None) -> int:
     parts: dict = {}
 
     def timed(name, fn, *a):
+        """``fn(*a)``, timed; a part that fails is reported as its error, not the end of the report."""
         begin = time.monotonic()
-        value = fn(*a)
+        try:
+            value = fn(*a)
+        except Exception as error:  # noqa: BLE001
+            import traceback
+
+            traceback.print_exc()
+            value = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
         parts[name] = round(time.monotonic() - begin)
         print(f"[eval] {name}: {parts[name]} s", file=sys.stderr, flush=True)
         return value

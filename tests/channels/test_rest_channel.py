@@ -2,71 +2,96 @@
 the NLU, and 400 with a reason for bad requests, never 500.
 
 The channel is registered in a Sanic app with Rasa's own ``register`` (as ``rasa run`` does with
-``credentials.yml``) and served on a free port; ``on_new_message`` stands in for Rasa's agent.
+``credentials.yml``) and served on a free port by a separate Python process (Sanic 21.12 cannot run
+a second app in the process of the widget channel's tests); a stand-in agent answers "Svar på N
+tegn", writes each message it gets to a file, and fails on a message starting with "FAIL".
 """
 from __future__ import annotations
 
-import asyncio
-import threading
+import json
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 import requests
-from sanic import Sanic
 
 from bot.config import PROJECT_ROOT
 from scripts.live import free_port
 
+_SERVER = r"""
+import json, logging, sys
+from sanic import Sanic
+from rasa.core.channels.channel import register
+from bot.channels.rest import CappedRestInput
 
-class RestServer:
-    def __init__(self):
-        from rasa.core.channels.channel import register
+port, seen_path = int(sys.argv[1]), sys.argv[2]
+logging.basicConfig(level=logging.DEBUG)
 
-        from bot.channels.rest import CappedRestInput
-
-        self.received: list = []
-        self.fail_next = False
-        self.loop = asyncio.new_event_loop()
-        self.port = free_port()
-        self.app = Sanic("rest_channel_test")
-        self.app.ctx.agent = self  # register() hands every message to app.ctx.agent.handle_message
-        register([CappedRestInput()], self.app, route="/webhooks/")
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
-        self.url = f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
-
+class Agent:
     async def handle_message(self, message):
-        self.received.append(message)
-        if self.fail_next:
-            self.fail_next = False
+        with open(seen_path, "a", encoding="utf-8") as seen:
+            seen.write(json.dumps([message.sender_id, message.text, message.metadata, message.input_channel]) + "
+")
+        if message.text.startswith("FAIL"):
             raise RuntimeError("the NLU broke")
         await message.output_channel.send_text_message(message.sender_id, f"Svar på {len(message.text)} tegn")
 
-    async def _start(self):
-        self.server = await self.app.create_server(host="127.0.0.1", port=self.port, return_asyncio_server=True,
-                                                   access_log=False)
-        await self.server.startup()
+app = Sanic("rest_channel_test")
+app.ctx.agent = Agent()
+register([CappedRestInput()], app, route="/webhooks/")
+app.run(host="127.0.0.1", port=port, access_log=False, workers=1)
+"""
+
+
+class RestServer:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.seen_path = tmp_path / "seen.jsonl"
+        self.seen_path.touch()
+        self.log_path = tmp_path / "server.log"
+        env = {k: v for k, v in os.environ.items() if k != "MANDAT_MAX_MESSAGE_CHARS"}
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([sys.executable, "-c", _SERVER, str(self.port), str(self.seen_path)],
+                                        cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
+        for _ in range(600):
+            try:
+                requests.get(f"http://127.0.0.1:{self.port}/webhooks/rest/", timeout=2)
+                break
+            except requests.ConnectionError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.log_path.read_text())
+                time.sleep(0.2)
+
+    @property
+    def received(self) -> list:
+        return [json.loads(line) for line in self.seen_path.read_text(encoding="utf-8").splitlines()]
+
+    def clear(self):
+        self.seen_path.write_text("")
 
     def stop(self):
-        async def close():
-            self.server.close()
-            await self.server.wait_closed()
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
 
 
 @pytest.fixture(scope="module")
-def rest():
-    server = RestServer()
+def rest(tmp_path_factory):
+    server = RestServer(tmp_path_factory.mktemp("rest"))
     yield server
     server.stop()
 
 
 @pytest.fixture(autouse=True)
-def _clean(rest, monkeypatch):
-    monkeypatch.delenv("MANDAT_MAX_MESSAGE_CHARS", raising=False)
-    rest.received.clear()
+def _clean(request):
+    if "rest" in request.fixturenames:
+        request.getfixturevalue("rest").clear()
 
 
 def test_credentials_name_our_channel_at_rasas_rest_url():
@@ -84,9 +109,7 @@ def test_a_message_is_handed_to_rasa_as_before(rest):
     response = requests.post(rest.url, json=body, timeout=30)
     assert response.status_code == 200
     assert response.json() == [{"recipient_id": "anna", "text": "Svar på 18 tegn"}]
-    [message] = rest.received
-    assert (message.sender_id, message.text, message.metadata, message.input_channel) == (
-        "anna", "Må jeg bytte vagt?", {"team": "tandplejen"}, "rest")
+    assert rest.received == [["anna", "Må jeg bytte vagt?", {"team": "tandplejen"}, "rest"]]
 
 
 def test_a_message_over_the_cap_gets_a_danish_reason_and_never_reaches_the_nlu(rest):
@@ -101,10 +124,14 @@ def test_a_message_over_the_cap_gets_a_danish_reason_and_never_reaches_the_nlu(r
     assert at_cap.json()[0]["text"] == "Svar på 2000 tegn" and len(rest.received) == 1
 
 
-def test_the_cap_is_the_setting(rest, monkeypatch):
+def test_the_cap_is_the_setting(monkeypatch):
+    from bot.channels.limits import over_cap
+    from bot.channels.rest import CappedRestInput
+
     monkeypatch.setenv("MANDAT_MAX_MESSAGE_CHARS", "10")
-    response = requests.post(rest.url, json={"sender": "anna", "message": "elleve tegn"}, timeout=30)
-    assert response.json()[0]["text"].startswith("Din besked er på 11 tegn. Jeg kan læse op til 10 tegn")
+    assert CappedRestInput()._cap() == 10 and CappedRestInput(max_chars=5)._cap() == 5
+    assert over_cap("elleve tegn", 10).startswith("Din besked er på 11 tegn. Jeg kan læse op til 10 tegn")
+    assert over_cap("ti tegn ok", 10) is None
 
 
 @pytest.mark.parametrize("body, reason", [
@@ -131,14 +158,15 @@ def test_a_bad_request_gets_400_with_the_reason(rest, body, reason):
     assert rest.received == []
 
 
-def test_a_body_far_over_any_allowed_message_is_refused_unread(rest, monkeypatch):
-    monkeypatch.setenv("MANDAT_MAX_MESSAGE_CHARS", "10")
-    response = requests.post(rest.url, json={"sender": "a", "message": "x" * 200_000}, timeout=30)
+def test_a_body_far_over_any_allowed_message_is_refused_unread(rest):
+    response = requests.post(rest.url, json={"sender": "a", "message": "x" * 100_000}, timeout=30)
     assert response.status_code == 413 and "for stor" in response.json()["error"]
+    assert rest.received == []
 
 
-def test_a_failure_inside_rasa_is_not_a_500_and_does_not_log_the_text(rest, caplog):
-    rest.fail_next = True
-    response = requests.post(rest.url, json={"sender": "anna", "message": "CPR 010203-1234"}, timeout=30)
+def test_a_failure_inside_rasa_is_not_a_500_and_does_not_log_the_text(rest):
+    response = requests.post(rest.url, json={"sender": "anna", "message": "FAIL CPR 010203-1234"}, timeout=30)
     assert response.status_code == 200 and response.json() == []
-    assert "010203" not in caplog.text
+    time.sleep(0.5)
+    log = rest.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "failed" in log and "010203" not in log
