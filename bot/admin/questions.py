@@ -188,6 +188,11 @@ class QuestionGroup:
         return Counter(review_status(q) for q in self.questions)
 
     @cached_property
+    def offered(self) -> list[str]:
+        """Entries a clarifying question offered for the group's questions (turned down or left open)."""
+        return list(dict.fromkeys(m for q in self.questions if q.outcome != "answered" for m in (q.offered or ())))
+
+    @cached_property
     def resolved(self) -> list[str]:
         """Entries the group's questions were resolved by."""
         return sorted({q.resolved_mandate_id for q in self.questions if q.resolved_mandate_id})
@@ -195,7 +200,7 @@ class QuestionGroup:
 
 _COLUMNS = (Question.id, Question.asked_at, Question.unit_id, Question.text, Question.outcome, Question.mandate_id,
             Question.best_mandate_id, Question.best_score, Question.status, Question.status_by,
-            Question.status_at, Question.resolved_mandate_id)
+            Question.status_at, Question.resolved_mandate_id, Question.offered)
 
 
 def _grouped_ids(filters: Filters, fingerprint: tuple, rows: list) -> list[list[int]]:
@@ -268,6 +273,7 @@ def queue():
     _attach_feedback(groups)
     guesses = {g.ids: _best_guess(g) for g in groups}
     topics = _topics({g.best[0] for g in groups} | {m for g in groups for m in g.resolved}
+                     | {m for g in groups for m in g.offered}
                      | {q.mandate_id for g in groups for q in g.questions if q.mandate_id}
                      | {m for m in guesses.values() if m})
     return render_template(

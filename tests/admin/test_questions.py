@@ -201,3 +201,21 @@ def test_linking_questions_to_an_entry_teaches_the_bot(admin_db, client_for):
                                      data={"ids": ids, "status": "answered", "mandate_id": "sk-hjemmearbejde"})
     assert "svarer botten med posten »sk-hjemmearbejde«" in response.get_data(as_text=True)
     assert service.answer(question, "hjemmeplejen-syd", store=False).reply.custom["mandate_id"] == "sk-hjemmearbejde"
+
+
+def test_the_queue_shows_what_a_clarifying_question_offered(admin_db, client_for):
+    """'Ingen af dem' after "Handler det om A, B eller C?": HR sees the entries the employee turned down."""
+    from bot.db.models import Question
+    from bot.db.session import new_session
+
+    session = new_session(admin_db)
+    try:
+        row = session.get(Question, _ids(admin_db, "%papegøje%")[0])
+        row.offered = ["soo-vagtbytte", "sk-hjemmearbejde"]
+        session.commit()
+    finally:
+        session.close()
+    html = client_for("hr").get("/spoergsmaal?q=papegøje").get_data(as_text=True)
+    assert "Tilbudt, ikke valgt" in html
+    assert "Bytte vagt med en kollega" in html and "Hjemmearbejde" in html
+    assert "Tilbudt, ikke valgt" not in client_for("hr").get("/spoergsmaal?q=tandbørster").get_data(as_text=True)
