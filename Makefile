@@ -24,6 +24,8 @@ help:
 	@echo "make test  - the whole test suite (unit, Rasa, end to end)"
 	@echo "make eval  - quality report (NLU, retrieval, baselines, acceptance set over REST; reports/)"
 	@echo "make train - train the Rasa model if its inputs changed"
+	@echo "make run-prod - production topology: nginx :8080, 2 Rasa + 2 action servers, PostgreSQL, Redis"
+	@echo "make load  - load test against run-prod (LOAD_USERS=10,50 LOAD_TIME=2m); make load-faults"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -131,6 +133,30 @@ browser:
 	  apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
 	  { apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }; fi
 test: browser
+
+# Production topology on one machine (issue 15; scripts/run_prod.sh, README "Produktion"): nginx on
+# 127.0.0.1:8080 in front of 2 Rasa servers, 2 action servers and the admin app, on PostgreSQL and
+# Redis at 127.0.0.1. Installs Debian's nginx when missing and we may (root with apt-get).
+.PHONY: run-prod load load-faults
+run-prod: train
+	@if ! command -v nginx >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's nginx ..."; export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq nginx >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }; fi
+	MODEL=$(MODEL) scripts/run_prod.sh
+
+# Load test against a running `make run-prod` (scripts/load/): LOAD_USERS runs one after the other,
+# LOAD_TIME each; LOAD_THINK scales the 5-15 s thinking time (0.1 for short runs). Writes
+# reports/load.md and reports/load.png.
+LOAD_USERS ?= 10,50
+LOAD_TIME  ?= 2m
+LOAD_THINK ?= 1
+LOAD_HOST  ?= http://127.0.0.1:8080
+load: install
+	$(BIN)/python -m scripts.load.run --users $(LOAD_USERS) --time $(LOAD_TIME) --think-scale $(LOAD_THINK) --host $(LOAD_HOST)
+
+# Kill one Rasa server and one action server during a small steady load (reports/load-faults.md).
+load-faults: install
+	$(BIN)/python -m scripts.load.faults --host $(LOAD_HOST)
 
 clean:
 	rm -rf models results var/spacy-da

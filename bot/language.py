@@ -16,6 +16,7 @@ import gzip
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import snowballstemmer
@@ -52,6 +53,82 @@ INFORMAL_SPELLINGS = {
 """Spoken-language spellings in chat ("ka jeg gi hende en kop kakao", "kan ik sove") -> the written
 word, so they count as the word they stand for instead of as unknown words. Sources: Dansk
 Sprognævn on "talesprogsnære stavemåder"; the forms are those of the informal kind in the dev split."""
+
+
+@dataclass(frozen=True)
+class Abbreviation:
+    """A Danish abbreviation of :data:`ABBREVIATIONS_FILE` ("ca.", "f.eks.", "kr.")."""
+
+    form: str
+    expansion: str
+    filler: bool
+    ends: bool
+    pattern: str
+
+
+ABBREVIATIONS_FILE = DATA_DIR / "abbreviations.yaml"
+"""The table of Danish abbreviations: form, expansion, whether it is filler, whether it can end a sentence."""
+
+
+def _abbreviation_pattern(form: str, also: list[str]) -> str:
+    """A regex for ``form`` with or without a last dot ("fx", "fx.") and with an optional space after an inner
+    dot ("bl.a.", "bl.a", "bl. a."), or one of the ``also`` spellings."""
+    body = r"\.\s?".join(re.escape(part) for part in form.rstrip(".").split("."))
+    spellings = [body + r"\.?"]
+    spellings += [r"\s".join(re.escape(word) for word in other.split()) for other in also]
+    return "|".join(spellings)
+
+
+@functools.lru_cache(maxsize=1)
+def abbreviations() -> tuple[Abbreviation, ...]:
+    """The abbreviations of :data:`ABBREVIATIONS_FILE`, longest form first."""
+    import yaml
+
+    rows = yaml.safe_load(ABBREVIATIONS_FILE.read_text(encoding="utf-8")) or []
+    out = [Abbreviation(str(r["form"]).lower(), str(r["expansion"]), bool(r.get("filler")), bool(r.get("ends")),
+                        _abbreviation_pattern(str(r["form"]).lower(), [str(a).lower() for a in r.get("also") or []]))
+           for r in rows]
+    return tuple(sorted(out, key=lambda a: -len(a.form)))
+
+
+@functools.lru_cache(maxsize=1)
+def _filler_regex() -> re.Pattern:
+    alternatives = "|".join(f"(?:{a.pattern})" for a in abbreviations() if a.filler)
+    return re.compile(rf"(?<![\w.])(?:{alternatives})(?!\w)\s*", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1)
+def _final_abbreviation_regex() -> re.Pattern:
+    alternatives = "|".join(f"(?P<a{i}>{a.pattern})" for i, a in enumerate(abbreviations()))
+    return re.compile(rf"(?<![\w.])(?:{alternatives})\Z", re.IGNORECASE)
+
+
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+(?=[?!.,;:]|\Z)")
+
+
+def without_filler_abbreviations(text: str) -> str:
+    """``text`` with the abbreviations that say nothing about a question's topic left out ("Må jeg
+    købe for ca. 3.000 kr. f.eks. en stol?" -> "Må jeg købe for 3.000 kr. en stol?"), so they
+    never add terms of their own ("ca", "eks", "evt") to the question. Amounts are untouched
+    ("kr." is not filler)."""
+    text = text or ""
+    stripped = _filler_regex().sub("", text)
+    if stripped == text:
+        return text
+    return _SPACE_BEFORE_PUNCTUATION.sub("", stripped)  # "... uge osv.?" -> "... uge?"
+
+
+def abbreviation_before(text: str) -> Abbreviation | None:
+    """The abbreviation ``text`` ends with, dot included ("... for ca." -> ca.), or None.
+
+    Used by :func:`bot.question.split_sentences`: the dot of "ca." or "f.eks." is not a sentence end.
+    """
+    if not text.endswith("."):
+        return None
+    match = _final_abbreviation_regex().search(text[-12:])
+    if match is None:
+        return None
+    return abbreviations()[int(match.lastgroup[1:])]
 
 
 def normalise(text: str) -> str:
@@ -103,6 +180,21 @@ def looks_like_follow_up(text: str) -> bool:
     return any(norm.startswith(cue) or f" {cue}" in f" {norm}" for cue in _FOLLOW_UP_CUES) or (
         bool(parse_amounts(norm)) and len(words(norm)) <= 6
     )
+
+
+_QUESTION_START = re.compile(
+    r"^(?:må|maa|ma|kan|ka|skal|bør|boer|har|hvem|hvad|hva|hvordan|hvornår|hvornaar|hvorfor|hvilken|hvilket|"
+    r"hvilke|er det|gælder|gaelder|behøver|behoever|may|can|should|who|what|how|is it|am i|do i|do we)\b")
+
+
+def looks_like_question(text: str) -> bool:
+    """True for a message of at least two words that asks: a "?" or a question word or modal first
+    ("Må jeg købe kaffe til teamet?", "hvem bestemmer om vi må holde julefrokost").
+
+    A reply to "Hvilken enhed er du i?" such as "Marsstationen" is not a question.
+    """
+    norm = normalise(text)
+    return len(words(norm)) >= 2 and ("?" in norm or bool(_QUESTION_START.match(norm)))
 
 
 _ORDINALS = {
@@ -186,9 +278,10 @@ class DanishAnalyzer:
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
         """``(token, lemma)`` pairs, lower case; chat spellings ("gi", "bli")
-        are written out (:data:`INFORMAL_SPELLINGS`) and ASCII spellings
+        are written out (:data:`INFORMAL_SPELLINGS`), filler abbreviations ("ca.", "f.eks.") left out
+        (:func:`without_filler_abbreviations`), and ASCII spellings
         ("vaelge", "koere") restored to æøå first where the word is known."""
-        tokens = [INFORMAL_SPELLINGS.get(w, self._restore.get(w, w)) for w in words(text)]
+        tokens = [INFORMAL_SPELLINGS.get(w, self._restore.get(w, w)) for w in words(without_filler_abbreviations(text))]
         tokens = [t for t in tokens if t]
         if not tokens:
             return []

@@ -235,6 +235,19 @@ def _money_unit(toks: list[_Tok], j: int) -> int | None:
     return None
 
 
+_COMPOUND_TIME_HEADS = ("dage", "dag", "døgn", "timer", "time", "uger", "uge")
+"""Heads of Danish compounds that count time: "3 hjemmearbejdsdage", "2 feriedage", "4 mødetimer"."""
+
+
+def _compound_time_word(word: str) -> tuple[str, float] | None:
+    """``(unit, factor)`` of a compound ending in a unit of time (a first part of at least four
+    letters: "hjemmearbejdsdage" -> dage; not "fredage": "fre" is no word of its own), else None."""
+    for head in _COMPOUND_TIME_HEADS:
+        if word.endswith(head) and len(word) - len(head) >= 4:
+            return _TIME_WORDS[head]
+    return None
+
+
 def _unit_after(toks: list[_Tok], j: int, article: bool) -> tuple[str, float, int] | None:
     """The unit right after a number: ``(unit, factor, next index)``; an optional hyphen first
     ("2-timers møde"). ``article``: the number was "en"/"et"/"a"/"an" (time units only)."""
@@ -249,6 +262,9 @@ def _unit_after(toks: list[_Tok], j: int, article: bool) -> tuple[str, float, in
         if word == "min" and _is(toks, j, "punct", ".", tight=True):
             j += 1
         return unit, factor, j
+    compound = _compound_time_word(word)
+    if compound is not None and not article:
+        return compound[0], compound[1], j + 1
     if article:
         return None
     if word in _PERSON_WORDS:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.language import DanishAnalyzer, looks_english, normalise
+from bot.language import DanishAnalyzer, abbreviation_before, looks_english, normalise, without_filler_abbreviations
 from bot.quantities import Quantity, parse_quantities
 
 if TYPE_CHECKING:
@@ -85,8 +85,24 @@ class Question:
 
 
 def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` (split after ``.``, ``!``, ``?`` and at line breaks)."""
-    return [s.strip() for s in _SENTENCE_END.split(text or "") if s.strip()]
+    """The sentences of ``text`` (split after ``.``, ``!``, ``?`` and at line breaks).
+
+    The dot of an abbreviation (:func:`bot.language.abbreviation_before`) is no sentence end: "Må jeg
+    købe for ca. 3.000 kr. f.eks. en stol?" is one sentence. An abbreviation that can close a
+    sentence ("kr.", "osv.") ends one only before a capital letter ("Den koster 300 kr. Må jeg ...?").
+    """
+    text = text or ""
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        before = text[start:match.start()]
+        if before.endswith("."):
+            abbreviation = abbreviation_before(before)
+            if abbreviation is not None and not (abbreviation.ends and text[match.end():match.end() + 1].isupper()):
+                continue
+        sentences.append(before)
+        start = match.end()
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip()]
 
 
 def asking_sentence(sentences: list[str]) -> str:
@@ -132,12 +148,15 @@ def parse(text: str, analyzer: DanishAnalyzer, embedder: "Embedder | None" = Non
     tokens = tuple(analyzer.tokens(text))
     embedding = None
     if embedder is not None and text.strip():
+        # Filler abbreviations ("ca.", "f.eks.") are left out of what is embedded, as out of the terms:
+        # with or without them, a question gets the same answer (issue 17).
+        meant, meant_focus = without_filler_abbreviations(text), without_filler_abbreviations(focus)
         if FOCUS_WEIGHT and focus and focus != text.strip():
-            whole, asked = embedder.encode_queries([_embedded_part(text), _embedded_part(focus)])
+            whole, asked = embedder.encode_queries([_embedded_part(meant), _embedded_part(meant_focus)])
             mixed = (1 - FOCUS_WEIGHT) * whole + FOCUS_WEIGHT * asked
             embedding = (mixed / (np.linalg.norm(mixed) or 1.0)).astype(np.float32)
         else:
-            embedding = embedder.encode_queries([_embedded_part(text)])[0]
+            embedding = embedder.encode_queries([_embedded_part(meant)])[0]
     return Question(
         text=text, normalised=normalise(text), language="en" if looks_english(text) else "da",
         sentences=tuple(sentences), focus=focus, tokens=tokens, terms=tuple(analyzer.terms_of(list(tokens))),

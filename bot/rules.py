@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 
 from bot.domain import SELF_DECISIONS, Limit, convert
-from bot.language import DATA_DIR, DanishAnalyzer, english_lemma, normalise, words
+from bot.language import DATA_DIR, DanishAnalyzer, english_lemma, is_stop_word, normalise, stem_term, words
 from bot.quantities import Quantity, format_quantity, parse_quantities
 from bot.restrictions import restriction_for, restricts
 
@@ -176,7 +176,7 @@ def default_analyzer() -> DanishAnalyzer:
 
 
 def check(question, entry, *, embedder=None, carried_case: str | None = None,
-          analyzer: DanishAnalyzer | None = None) -> RuleCheck:
+          analyzer: DanishAnalyzer | None = None, lexicon=None) -> RuleCheck:
     """The question checked against ``entry``'s exceptions, limit and conditions.
 
     Args:
@@ -191,6 +191,8 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
         carried_case: the case matched in the previous question of a follow-up ("hvad hvis det
             kun er 100 kr?"): when it is still one of the entry's cases, it still applies.
         analyzer: the Danish analyser (default: :func:`default_analyzer`).
+        lexicon: the Danish thesaurus (:func:`bot.lexicon.load`), or None: a restrictive case
+            is then also named by a word the thesaurus relates to a question word.
 
     Returns:
         A :class:`RuleCheck`.
@@ -219,6 +221,15 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
     restrictive = [item for item in exceptions if item["decision"] not in SELF_DECISIONS]
     if by_words is not None and by_words[0]["decision"] in SELF_DECISIONS:
         by_words = _by_words(asked, restrictive, allowed, analyzer, text)
+
+    # 2b. A case that withdraws the "Ja", named through the Danish thesaurus ("en ny bærbar" names
+    # "ny computer": mythes-da relates "bærbar" to "computer"). Only restrictive cases: a related
+    # word never grants a "Ja".
+    if lexicon is not None and restrictive:
+        related = _related_terms(question, lexicon)
+        by_related = _by_words(asked | related, restrictive, allowed, analyzer, text) if related else None
+        if by_related is not None and by_related[1]:
+            return RuleCheck("exception", exception=by_related[0], case=by_related[0]["case"], **base)
 
     # 3. A sentence of the entry that restricts what was asked (bot.restrictions, employee/team).
     sentence = restriction_for(text, entry, analyzer) if text else None
@@ -327,6 +338,23 @@ def _named(term: str, asked: frozenset) -> bool:
 def _closing_phrase(case: str) -> str:
     """The last two words of a case, padded with spaces (" med hjem ")."""
     return " " + " ".join(words(case)[-2:]) + " "
+
+
+RELATED_PER_WORD = 10
+"""At most this many thesaurus words per question word (mythes-da lists them most common sense first;
+the tail of a long list drifts: "pille" also gives "afbarke" and "søjle")."""
+
+
+def _related_terms(question, lexicon) -> frozenset:
+    """Terms of the one-word thesaurus relations of the question's words (:mod:`bot.lexicon`)."""
+    found = set()
+    for token, lemma in getattr(question, "tokens", ()) or ():
+        if len(lemma) < 3 or is_stop_word(lemma):
+            continue
+        for word in lexicon.related_to(lemma, token)[:RELATED_PER_WORD]:
+            if " " not in word and "-" not in word:
+                found.add(stem_term(word))
+    return frozenset(found)
 
 
 def _composed(terms: Iterable[str], asked: frozenset) -> frozenset:

@@ -27,6 +27,7 @@ from bot.embeddings import Embedder, PassageCache, get_embedder
 from bot.language import DanishAnalyzer, looks_like_follow_up
 from bot.privacy import pseudonym, redact
 from bot import lexicon
+from bot.lexicon import Lexicon
 from bot.question import Question as ParsedQuestion, parse
 from bot.rules import RuleCheck, check as check_rules
 from bot.routes import detect_concern, route_answer
@@ -94,6 +95,11 @@ class MandateService:
         """
         return get_embedder(self.settings.embedder)
 
+    @property
+    def lexicon(self) -> Lexicon:
+        """The Danish thesaurus and English dictionary (:func:`bot.lexicon.load`, loaded once)."""
+        return lexicon.load(self.settings.lexicon_dir)
+
     def check_embedder(self) -> str:
         """Load the embedder now (at start-up) and say which one; raises EmbedderError as :attr:`embedder`."""
         embedder = self.embedder
@@ -128,7 +134,7 @@ class MandateService:
                 embedder = self.embedder
                 if embedder is not None and self._passages is None:
                     self._passages = PassageCache(embedder, Path(self.settings.var_dir) / "embeddings")
-                self._index = build_index(entries, self.analyzer, lexicon.load(self.settings.lexicon_dir), names,
+                self._index = build_index(entries, self.analyzer, self.lexicon, names,
                                           linked_questions(session), passage_cache=self._passages)
                 if self._passages is not None:
                     self._passages.save()
@@ -194,6 +200,8 @@ class MandateService:
             KeyError: ``unit_id`` is not a known unit.
             bot.embeddings.EmbedderError: the configured embedder cannot be loaded.
         """
+        if not (question or "").strip() or (question or "").lstrip().startswith("/"):
+            store = False  # an empty message or a typed command ("/ask_mandate{...}") is no question for HR
         parsed = self.parse(question)
         settings = self.settings
         with self._session() as session:
@@ -213,7 +221,7 @@ class MandateService:
             check = None
             if entry is not None:
                 check = check_rules(parsed, entry, embedder=self.embedder, analyzer=self.analyzer,
-                                    carried_case=carried_case if decision.reason == "follow_up" else None)
+                                    lexicon=self.lexicon, carried_case=carried_case if decision.reason == "follow_up" else None)
             qid = self._record(session, parsed, unit_id, user_id, intent, decision,
                                store and (decision.answer is not None or store_unanswered))
             reply = self._reply(decision, parsed, unit_id, qid, check, lambda i: session.get(Mandate, i),
@@ -334,7 +342,8 @@ class MandateService:
             if own:
                 row.outcome, row.status = "answered", "answered"
                 row.mandate_id, row.decision = entry.id, entry.decision
-                check = check_rules(self.parse(row.text), entry, embedder=self.embedder, analyzer=self.analyzer)
+                check = check_rules(self.parse(row.text), entry, embedder=self.embedder, analyzer=self.analyzer,
+                                    lexicon=self.lexicon)
             return mandate_reply(entry, unit_name=entry.unit.name, asker_unit_id=unit_id,
                                  question_id=question_id if own else None, check=check)
 
@@ -409,12 +418,13 @@ class MandateService:
                 if embedder is not None and self._passages is None:
                     self._passages = PassageCache(embedder, Path(settings.var_dir) / "embeddings")
             names = [n for u in units.values() for n in (u.name, *(u.aliases or []))]
-            index = build_index(entries, self.analyzer, lexicon.load(settings.lexicon_dir), names, learned,
+            index = build_index(entries, self.analyzer, self.lexicon, names, learned,
                                 passage_cache=self._passages)
             decision = self.retriever.retrieve(index, parsed, unit_id, unit_parents(session), settings.today())
             by_id = {e.id: e for e in entries}
             entry = by_id.get(decision.answer.mandate_id) if decision.answer else None
-            check = check_rules(parsed, entry, embedder=embedder, analyzer=self.analyzer) if entry else None
+            check = check_rules(parsed, entry, embedder=embedder, analyzer=self.analyzer,
+                                lexicon=self.lexicon) if entry else None
             reply = self._reply(decision, parsed, unit_id, None, check, by_id.get,
                                 lambda u: units[u].name if u in units else u)
             return Outcome(reply, decision, None, parsed, check)

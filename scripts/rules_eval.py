@@ -170,10 +170,16 @@ def _accepts(func: Callable, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+EVAL_USER = "rules-eval"
+"""The pseudonymous asker of the evaluation's questions (in its own throwaway database)."""
+
+
 def ask(service, text: str, team: str, *, last_mandate_id: str | None = None, carried_case: Any = None):
     """``service.answer(text, team, store=False, ...)``, passing ``carried_case`` only where the
     service's signature takes it (the keyword arrives with issue 13's answer work)."""
-    kwargs: dict[str, Any] = {"store": False, "last_mandate_id": last_mandate_id}
+    # Stored (in the evaluation's throwaway database) so that a clarifying question's choice can be
+    # checked against the asked question, as in the chat.
+    kwargs: dict[str, Any] = {"store": True, "user_id": EVAL_USER, "last_mandate_id": last_mandate_id}
     if carried_case is not None and _accepts(service.answer, "carried_case"):
         kwargs["carried_case"] = carried_case
     return service.answer(text, team, **kwargs)
@@ -200,12 +206,26 @@ def service_answer_fn(service=None) -> Callable[[Mapping], Any]:
     def answer(item: Mapping):
         last_id = carried = None
         if item.get("previous"):
-            first = ask(service, item["previous"], item["team"])
+            first = choose(service, item, ask(service, item["previous"], item["team"]))
             last_id = payload(first)[0].get("mandate_id")
             carried = carried_case_of(first)
-        return ask(service, item["text"], item["team"], last_mandate_id=last_id, carried_case=carried)
+        return choose(service, item, ask(service, item["text"], item["team"], last_mandate_id=last_id,
+                                         carried_case=carried))
 
     return answer
+
+
+def choose(service, item: Mapping, outcome: Any) -> Any:
+    """What the employee ends with after a clarifying question ("Handler det om A, B eller C?"): the
+    answer from the item's entry when it is offered (as pressing its button gives it, the rules
+    checked against the question), else the question unanswered ("Ingen af dem")."""
+    custom, _ = payload(outcome)
+    if custom.get("type") != "clarify":
+        return outcome
+    offered = [o["mandate_id"] for o in custom.get("options", ())]
+    if item["expect"] not in offered:
+        return {"type": "no_mandate", "question_id": custom.get("question_id")}
+    return service.answer_from_entry(item["expect"], item["team"], custom.get("question_id"), user_id=EVAL_USER)
 
 
 # -- the figures ------------------------------------------------------------------------
@@ -255,7 +275,7 @@ def judge(item: Mapping, answer: Any, entries: Mapping[str, Mapping]) -> Judged:
     """Judge one answer against its item (see the module's figures)."""
     custom, text = payload(answer)
     decides = headline_decides(custom)
-    mandate_id = custom.get("mandate_id") if custom.get("type") == "mandate_answer" else None
+    mandate_id = custom.get("mandate_id") if custom.get("type") in ("mandate_answer", "route") else None
     expect, want = item["expect"], expected_decides(item, entries)
     if expect in NO_ENTRY:
         right_entry = mandate_id is None

@@ -24,7 +24,7 @@ def fresh_service(db_url):
     default_service.cache_clear()
 
 
-def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=None, active_loop=None):
+def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=None, active_loop=None, events=None):
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},
@@ -32,7 +32,7 @@ def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=N
         "metadata": metadata or {},
     }
     return Tracker(
-        sender_id="medarbejder-1", slots=slots or {}, latest_message=latest, events=[],
+        sender_id="medarbejder-1", slots=slots or {}, latest_message=latest, events=events or [],
         paused=False, followup_action=None, active_loop=active_loop or {}, latest_action_name="action_listen",
     )
 
@@ -145,8 +145,10 @@ def test_feedback_buttons_are_stored(demo_db, session):
     qid = [e["value"] for e in events if e.get("name") == "last_question_id"][0]
     entities = [{"entity": "value", "value": "down"}, {"entity": "mandate_id", "value": "soo-vagtbytte"},
                 {"entity": "question_id", "value": qid}]
+    # The card's question is this conversation's last one (issue 17: a payload acts only on its own conversation).
     messages, _ = run(actions.ActionStoreFeedback(), tracker("/feedback", intent="feedback", entities=entities,
-                                                             metadata={"team": "hjemmeplejen-syd"}))
+                                                             metadata={"team": "hjemmeplejen-syd"},
+                                                             slots={"last_question_id": qid}))
     row = session.execute(select(Feedback)).scalars().one()
     assert (row.value, row.mandate_id, row.question_id, row.unit_id) == ("down", "soo-vagtbytte", qid, "hjemmeplejen-syd")
     assert "Tak for din feedback" in messages[0]["text"]
@@ -167,9 +169,10 @@ def test_feedback_on_a_no_entry_card_is_not_filed_under_a_later_answer(demo_db, 
                                                            metadata={"team": "hjemmeplejen-syd"}))
     qid = [e["value"] for e in events if e.get("name") == "last_question_id"][0]
     entities = [{"entity": "value", "value": "down"}, {"entity": "question_id", "value": qid}]
+    card = {"event": "bot", "text": "...", "data": {"custom": {"type": "no_mandate", "question_id": qid}}}
     run(actions.ActionStoreFeedback(), tracker("/feedback", intent="feedback", entities=entities,
                                                slots={"last_mandate_id": "soo-vagtbytte"},
-                                               metadata={"team": "hjemmeplejen-syd"}))
+                                               metadata={"team": "hjemmeplejen-syd"}, events=[card]))
     row = session.execute(select(Feedback)).scalars().one()
     assert (row.value, row.mandate_id, row.question_id) == ("down", None, qid)
 
@@ -257,3 +260,19 @@ def test_a_follow_up_keeps_the_case_of_the_question_it_follows(demo_db):
     # Without the case, nothing says gift card: the answer is not the gift card's "Nej".
     messages, _ = run(actions.ActionAnswerMandate(), tracker("hvad hvis det kun er 100 kr?", slots=slots))
     assert customs(messages)[0]["decides"] != "nobody"
+
+
+def test_a_typed_command_is_not_answered_nor_stored(demo_db, session):
+    # Issue 17, finding 5: "/ask_mandate{...}" typed by hand never reaches HR's queue.
+    messages, events = run(actions.ActionAnswerMandate(), tracker(
+        '/ask_mandate{"unit":"tandplejen"}', entities=[{"entity": "unit", "value": "tandplejen"}],
+        metadata={"team": "tandplejen"}))
+    assert messages[0]["text"] == actions.PAYLOAD_REFUSED and events == []
+    assert session.execute(select(Question)).first() is None
+
+
+def test_no_with_a_unit_changes_the_unit(demo_db):
+    # Issue 17, finding 2: "nej, jeg er faktisk i dagplejen" is a change of unit, not a plain no.
+    messages, events = run(actions.ActionDeny(), tracker(
+        "nej, jeg er faktisk i dagplejen", intent="deny", slots={"unit": "hjemmeplejen-syd"}))
+    assert SlotSet("unit", "dagplejen") in events and "Dagplejen" in messages[0]["text"]

@@ -119,3 +119,14 @@ def test_parsing_100_kb_is_linear(name, text):
         start = time.perf_counter()
         parse(text)
         assert time.perf_counter() - start < 1.0, name  # a safety bound (quadratic would take minutes)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Må jeg have 3 hjemmearbejdsdage i næste uge?", [(3.0, "dage")]),
+    ("to feriedage", [(2.0, "dage")]),
+    ("4 mødetimer om ugen", [(4.0, "timer")]),
+    ("3 fredage", []),          # "fre" is no word: not a compound of "dage"
+    ("2 sommerfester", []),
+])
+def test_compounds_that_count_time_carry_their_unit(text, expected):
+    assert [(q.value, q.unit) for q in parse_quantities(text)] == expected

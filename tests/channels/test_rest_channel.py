@@ -32,8 +32,7 @@ logging.basicConfig(level=logging.DEBUG)
 class Agent:
     async def handle_message(self, message):
         with open(seen_path, "a", encoding="utf-8") as seen:
-            seen.write(json.dumps([message.sender_id, message.text, message.metadata, message.input_channel]) + "
-")
+            seen.write(json.dumps([message.sender_id, message.text, message.metadata, message.input_channel]) + "\n")
         if message.text.startswith("FAIL"):
             raise RuntimeError("the NLU broke")
         await message.output_channel.send_text_message(message.sender_id, f"Svar på {len(message.text)} tegn")

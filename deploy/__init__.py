@@ -1,0 +1,1 @@
+"""Deployment helpers for production mode (see deploy/README.md and scripts/run_prod.sh)."""

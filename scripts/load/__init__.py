@@ -1,0 +1,1 @@
+"""Load and fault tests of the production topology (make load, make load-faults)."""
