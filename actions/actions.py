@@ -452,8 +452,7 @@ def change_unit(dispatcher: CollectingDispatcher, tracker: Tracker, unit: Option
     dispatcher.utter_message(
         text=f"Tak. Jeg svarer nu ud fra mandatkataloget for {service.unit_name(unit)}. Hvad vil du gerne vide?"
     )
-    return [SlotSet("unit", unit), SlotSet("last_mandate_id", None), SlotSet("last_case", None),
-            SlotSet("clarify_options", None)]
+    return [SlotSet("unit", unit)]
 
 
 class ValidateUnitForm(FormValidationAction):

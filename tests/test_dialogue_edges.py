@@ -176,7 +176,7 @@ def test_with_a_verified_team_the_bot_names_the_intranets_team(demo_db, action, 
 
 def test_the_next_answer_uses_the_verified_team(demo_db):
     messages, _ = run(actions.ActionAnswerMandate(), tracker(
-        "Må jeg selv bestille en vikar?", entities=[{"entity": "unit", "value": "tandplejen"}],
+        SUBSTITUTE, entities=[{"entity": "unit", "value": "tandplejen"}],
         metadata={"team": "hjemmeplejen-syd"}, slots={"unit": "hjemmeplejen-syd"}))
     assert customs(messages)[0]["mandate_id"] == "soo-vikar"
 

@@ -10,7 +10,7 @@ from bot.domain import Limit
 from bot.embeddings import load_embedder
 from bot.language import DanishAnalyzer
 from bot.question import parse
-from bot.rules import STRONG_MARGIN, WEAK_MARGIN, RuleCheck, check
+from bot.rules import RuleCheck, check
 
 
 @pytest.fixture(scope="module")
@@ -216,10 +216,10 @@ MEANING_TABLE = [
     ("gaver", "Må jeg tage imod blomster?", False, "clear"),
     ("gaver", "A resident wants to give me money, can I accept it?", True, "exception"),
     ("gaver", "Can I accept flowers from a citizen?", False, "clear"),
-    ("it", "Kan jeg få en ny bærbar?", True, "check"),
-    ("it", "Må jeg bestille en ny mobil?", True, "check"),  # "mobil" only begins "mobiltelefon": partial
+    ("it", "Kan jeg få en ny bærbar?", True, "exception"),  # by meaning against what the entry allows
+    ("it", "Må jeg bestille en ny mobil?", True, "exception"),  # "mobil" only begins "mobiltelefon"; meaning
     ("it", "Må jeg bestille et headset?", False, "clear"),
-    ("it", "Må jeg selv bestille en mus?", False, "clear"),
+    ("it", "Må jeg selv bestille en mus?", False, "check"),  # near "ny computer" by meaning: asks, safe side
     ("it", "Can I order a new laptop myself?", True, "exception"),
     ("it", "Can I order a keyboard?", False, "clear"),
     ("besoeg", "Må jeg flytte et besøg hvor borgeren skal have sin insulin?", True, "exception"),
@@ -233,7 +233,7 @@ MEANING_TABLE = [
     ("billeder", "Må jeg tage billeder af børnene til forældreintra?", False, "check"),  # "børn" only: check, not Ja
     ("billeder", "Må jeg hænge tegninger og fotos op på stuen?", False, "clear"),
     ("billeder", "Can I post photos of the kids on Facebook?", True, "exception"),
-    ("koersel", "Må jeg køre en borger til lægen i min egen bil?", True, "check"),
+    ("koersel", "Må jeg køre en borger til lægen i min egen bil?", True, "exception"),
     ("koersel", "Må jeg bruge min private bil til at køre en beboer?", True, "exception"),
     ("koersel", "Må jeg køre en beboer til lægen i bybilen?", False, "clear"),
     ("koersel", "Må jeg tage en borger med i minibussen?", False, "clear"),
@@ -241,7 +241,7 @@ MEANING_TABLE = [
     ("koersel", "Can I drive a resident to the doctor in the house car?", False, "check"),  # "car" only
     ("vagt", "Må jeg bytte vagt, selv om jeg så får overarbejde?", True, "exception"),
     # known miss: overtime without the word
-    ("vagt", "Må jeg bytte en vagt, så jeg arbejder 50 timer den uge?", True, "clear"),
+    ("vagt", "Må jeg bytte en vagt, så jeg arbejder 50 timer den uge?", True, "check"),  # overtime without the word
     ("vagt", "Må jeg bytte vagt med en kollega på torsdag?", False, "clear"),
     ("vagt", "Må jeg bytte min aftenvagt?", False, "clear"),
     ("vagt", "Can I swap a shift with a colleague?", False, "clear"),
@@ -259,7 +259,8 @@ def table(analyzer, embedder):
     for key, text, about, expected in MEANING_TABLE:
         item = _meaning_entry(key)
         question = parse(text, analyzer, embedder)
-        margin = rules._by_meaning(question, item, rules.entry_exceptions(item), embedder)[1]
+        # Each way of meaning: (margin, (strong, weak)).
+        margin = [(m, t) for _, m, t in rules._by_meaning(question, item, rules.entry_exceptions(item), embedder)]
         result = check(question, item, embedder=embedder, analyzer=analyzer)
         rows.append((text, about, expected, margin, result))
     return rows
@@ -269,11 +270,11 @@ def test_the_margins_separate_the_table(table):
     """How the thresholds were chosen: no question that is not about the case reaches the strong
     margin, and the questions about the case that words miss and meaning catches are above the
     weak one."""
-    not_about = [margin for _, about, _, margin, _ in table if not about]
-    assert max(not_about) < STRONG_MARGIN
+    not_about = [ways for _, about, _, ways, _ in table if not about]
+    assert all(m < strong for ways in not_about for m, (strong, _) in ways)
     caught_by_meaning = [margin for text, about, expected, margin, _ in table if about and expected == "check"
                          and not any(w in text.lower() for w in ("medicin", "egen bil", "mobil"))]
-    assert caught_by_meaning and min(caught_by_meaning) >= WEAK_MARGIN
+    assert caught_by_meaning and all(any(m >= weak for m, (_, weak) in ways) for ways in caught_by_meaning)
 
 
 def test_each_question_of_the_table(table):
