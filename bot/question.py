@@ -94,12 +94,13 @@ def split_sentences(text: str) -> list[str]:
     text = text or ""
     sentences, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        before = text[start:match.start()]
-        if before.endswith("."):
-            abbreviation = abbreviation_before(before)
+        end = match.start()
+        if end > start and text[end - 1] == ".":
+            # Only the last few characters are read (linear time on any message): the longest form is short.
+            abbreviation = abbreviation_before(text[max(start, end - 12):end])
             if abbreviation is not None and not (abbreviation.ends and text[match.end():match.end() + 1].isupper()):
                 continue
-        sentences.append(before)
+        sentences.append(text[start:end])
         start = match.end()
     sentences.append(text[start:])
     return [s.strip() for s in sentences if s.strip()]

