@@ -9,6 +9,7 @@ import pytest
 from bot import lexicon
 from bot.language import DanishAnalyzer
 from bot.lexicon import Lexicon
+from bot.question import parse
 from bot.retrieval import EntryDoc, Retriever, build_index
 
 MYTHES = """UTF-8
@@ -93,7 +94,8 @@ def test_a_word_only_the_lexicon_knows_finds_the_entry(question, expected):
                     english={"present": ("gave",), "accept": ("modtage",)}, source="test")
     retriever = Retriever(min_score=0.2, min_margin=0.0)
     day = dt.date(2026, 11, 29)
-    with_lexicon = retriever.retrieve(build_index(ENTRIES, analyzer, table), question, "k", {"k": None}, day)
-    without = retriever.retrieve(build_index(ENTRIES, analyzer), question, "k", {"k": None}, day)
+    parsed = parse(question, analyzer)
+    with_lexicon = retriever.retrieve(build_index(ENTRIES, analyzer, table), parsed, "k", {"k": None}, day)
+    without = retriever.retrieve(build_index(ENTRIES, analyzer), parsed, "k", {"k": None}, day)
     assert with_lexicon.answer is not None and with_lexicon.answer.mandate_id == expected
     assert without.answer is None or without.best.score < with_lexicon.best.score
