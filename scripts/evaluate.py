@@ -319,7 +319,6 @@ def probe(embedder: str, n: int = PROBE_QUESTIONS) -> dict:
     answer the first ``n`` test questions with ``MandateService.answer`` (nothing stored) and report
     latency p50/p95 (ms) and the process's memory (MB: resident now, and its peak)."""
     import dataclasses
-    import resource
 
     os.environ["MANDAT_EMBEDDER"] = embedder
     os.environ.setdefault("MANDAT_DEV_MODE", "1")  # a throwaway process on a temporary database
@@ -345,7 +344,8 @@ def probe(embedder: str, n: int = PROBE_QUESTIONS) -> dict:
     kb = lambda key: int(status[key].split()[0]) if key in status else None  # noqa: E731
     return {"embedder": loaded, "n": len(times), **_percentiles(times),
             "rss_mb": round(kb("VmRSS") / 1024, 1) if kb("VmRSS") else None,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            # VmHWM, not getrusage's ru_maxrss: that one survives exec and would report the parent's peak.
+            "peak_rss_mb": round(kb("VmHWM") / 1024, 1) if kb("VmHWM") else None}
 
 
 def _percentiles(times: list[float]) -> dict:
@@ -587,7 +587,7 @@ def speed_markdown(sp: dict) -> list[str]:
     lines = ["## Speed and memory", "",
              f"`MandateService.answer` on the first {PROBE_QUESTIONS} test questions (nothing stored), each setting in "
              "a fresh process that has imported the action server's code (actions, rasa_sdk, bot) and loaded the "
-             "service: what the action server holds. Memory from /proc/self/status (VmRSS) and getrusage (peak). "
+             "service: what the action server holds. Memory from /proc/self/status (VmRSS, and VmHWM for the peak). "
              "Other parts of `make eval` (the cross-validation) run beside it, so the times are an upper bound.", "",
              "| setting | p50 ms | p95 ms | RSS MB | peak RSS MB |", "| --- | --- | --- | --- | --- |"]
     for name, r in sp.items():
