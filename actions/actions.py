@@ -571,9 +571,14 @@ class ActionMadeMistake(Action):
         from bot.db.session import session_scope
         from bot.routes import route_answer
 
+        from bot.routes import detect_concern
+
         service = default_service()
+        text = tracker.latest_message.get("text") or ""
+        # "Hun har blå mærker igen, hvad gør jeg?" reads like a mistake to the NLU; concern for a
+        # child or a citizen is always answered with the duty to report (a fresh user's trial).
+        kind = "concern" if detect_concern(text) else "mistake"
         with session_scope(service.settings.database_url) as session:
-            reply = route_answer(session, current_unit(tracker), service.settings.today(), "mistake",
-                                 tracker.latest_message.get("text") or "")
+            reply = route_answer(session, current_unit(tracker), service.settings.today(), kind, text)
         dispatcher.utter_message(text=reply.text, json_message=reply.custom)
         return []

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from bot.domain import DECISIONS, SELF_DECISIONS, Limit, convert
 from bot.quantities import Quantity, format_quantity
-from bot.rules import RuleCheck, as_payload, entry_limit, restriction_exception
+from bot.rules import RuleCheck, as_payload, entry_exceptions, entry_limit, restriction_exception
 
 DECISION_BADGES = {
     "employee": "Det må du selv",
@@ -278,6 +278,19 @@ def _legacy_verdict(entry, amount_dkk: int | None, restriction: str | None) -> V
                    DECISION_BADGES[decision], "yes", _closing(decision))
 
 
+EXCEPTION_DECIDERS = {"nobody": "aldrig tilladt", "leader": "det beslutter din leder",
+                      "employee": "det må du selv", "team": "det beslutter I i teamet"}
+"""How the card says who decides an exception's case (``other``: its ``decided_by``)."""
+
+
+def exception_line(item: Mapping) -> str:
+    """One exception of an entry as the card shows it: "gavekort: aldrig tilladt",
+    "kørsel i egen bil: det beslutter Visitationen"."""
+    who = (f"det beslutter {item.get('decided_by') or 'en anden'}" if item.get("decision") == "other"
+           else EXCEPTION_DECIDERS.get(item.get("decision"), item.get("decision")))
+    return f"{item.get('case')}: {who}"
+
+
 def limit_line(limit: Limit | None, quantity: Quantity | None = None, *, over: bool = False) -> str | None:
     """The card's limit line, rendered from the limit field (never from free text):
     "Beløbsgrænse: 2.500 kr." for kroner, "Grænse: 2 dage" for other units, with the asked quantity
@@ -355,6 +368,9 @@ def mandate_reply(
     conditions = list(entry.conditions or [])
     if conditions:
         lines.append("Betingelser:\n" + "\n".join(f"• {c}" for c in conditions))
+    exceptions = [exception_line(item) for item in entry_exceptions(entry)]
+    if exceptions:
+        lines.append("Undtagelser:\n" + "\n".join(f"• {line}" for line in exceptions))
     limit_text = limit_line(limit, quantity if limit is not None and quantity is not None else None, over=over)
     if limit_text:
         lines.append(limit_text)
@@ -381,6 +397,7 @@ def mandate_reply(
         "decided_by": entry.decided_by,
         "summary": entry.summary,
         "conditions": conditions,
+        "exceptions": exceptions,
         "limit_dkk": getattr(entry, "limit_dkk", None),
         "amount_dkk": amount_dkk,
         "inform": entry.inform,

@@ -212,7 +212,8 @@ def fit_logistic(rows: Sequence[Mapping[str, float]], labels: Sequence[int]) -> 
 
 
 def choose_thresholds(answer: Logistic, resolve: Logistic, rows: Sequence[Mapping[str, float]],
-                      outcomes: Sequence[str], max_wrong_none: float = MAX_WRONG_NONE) -> tuple[float, float, dict]:
+                      outcomes: Sequence[str], max_wrong_none: float = MAX_WRONG_NONE,
+                      totals: tuple[int, int] | None = None) -> tuple[float, float, dict]:
     """Thresholds on dev.
 
     ``t_answer``: the most right direct answers with direct answers on ``none`` at most
@@ -224,15 +225,18 @@ def choose_thresholds(answer: Logistic, resolve: Logistic, rows: Sequence[Mappin
         rows: features per dev question.
         outcomes: per question ``right`` (best entry is the expected one), ``in_options`` (the
             expected entry is among the first :data:`CLARIFY_OPTIONS` but not first), ``wrong``
-            (an answerable question whose entry is not among them) or ``none`` (no rule / small talk).
+            (an answerable question whose entry is not among them) or ``none`` (no rule / small talk:
+            both are questions without a rule).
+        totals: ``(questions without a rule, answerable questions)`` of the whole split, when
+            ``rows`` leave some out (those the other-unit rule abstains on): the rates are over all.
 
     Returns:
         ``(t_answer, t_clarify, figures on dev at those thresholds)``.
     """
     p_a = [answer.probability(r) for r in rows]
     p_r = [resolve.probability(r) for r in rows]
-    n_none = max(sum(o == "none" for o in outcomes), 1)
-    n_ans = max(sum(o != "none" for o in outcomes), 1)
+    n_none = max(totals[0] if totals else sum(o == "none" for o in outcomes), 1)
+    n_ans = max(totals[1] if totals else sum(o != "none" for o in outcomes), 1)
     grid = [i / 100 for i in range(1, 100)]
     best = None
     for t in grid:

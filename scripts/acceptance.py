@@ -28,7 +28,7 @@ class ItemResult:
     id: str
     kind: str
     expect: str
-    got: str  # a mandate id, "no_mandate" or "other"
+    got: str  # a mandate id, "no_mandate", "clarify" or "other"
     payload: dict | None
     latency_ms: float
 
@@ -51,6 +51,20 @@ class Report:
         return sum(i.got == i.expect for i in items) / max(len(items), 1)
 
     @property
+    def resolved(self) -> float:
+        """Answerable items answered with their entry, or whose clarifying question ("Handler det om
+        A, B eller C?") offers it: the employee reaches the rule with at most one click."""
+        items = self._of("answerable")
+        return sum(i.got == i.expect or (i.got == "clarify" and i.expect in _offered(i.payload))
+                   for i in items) / max(len(items), 1)
+
+    @property
+    def clarify_rate(self) -> float:
+        """Share of answerable items answered with a clarifying question."""
+        items = self._of("answerable")
+        return sum(i.got == "clarify" for i in items) / max(len(items), 1)
+
+    @property
     def abstain_rate(self) -> float:
         items = self._of("answerable")
         return sum(i.got == "no_mandate" for i in items) / max(len(items), 1)
@@ -58,13 +72,14 @@ class Report:
     def wrong_rate(self, expect: str) -> float:
         """Share of ``none``/``smalltalk`` items that got any mandate answer."""
         items = self._of(expect)
-        return sum(i.got not in ("no_mandate", "other") for i in items) / max(len(items), 1)
+        return sum(i.got not in ("no_mandate", "clarify", "other") for i in items) / max(len(items), 1)
 
     def per_kind(self) -> dict[str, tuple[int, int]]:
         """``{kind: (correct, total)}``; correct means the expected outcome."""
         out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for item in self.items:
-            ok = item.got == item.expect if item.expect not in ("none", "smalltalk") else item.got in ("no_mandate", "other")
+            ok = (item.got == item.expect if item.expect not in ("none", "smalltalk")
+                  else item.got in ("no_mandate", "clarify", "other"))
             out[item.kind][0] += ok
             out[item.kind][1] += 1
         return {k: (v[0], v[1]) for k, v in sorted(out.items())}
@@ -89,6 +104,8 @@ class Report:
         """The headline figures as a JSON-ready dict."""
         return {
             "answer_accuracy": round(self.accuracy, 4),
+            "resolved": round(self.resolved, 4),
+            "clarify_rate_answerable": round(self.clarify_rate, 4),
             "answerable": len(self._of("answerable")),
             "abstain_rate_answerable": round(self.abstain_rate, 4),
             "wrong_on_none": round(self.wrong_rate("none"), 4),
@@ -98,19 +115,25 @@ class Report:
             "latency_ms_p50": round(self.latency(50), 1),
             "latency_ms_p95": round(self.latency(95), 1),
             "misses": [f"{i.id}: expected {i.expect}, got {i.got}" for i in self.items
-                       if (i.got != i.expect if i.expect not in ("none", "smalltalk") else i.got not in ("no_mandate", "other"))],
+                       if (i.got != i.expect if i.expect not in ("none", "smalltalk")
+                           else i.got not in ("no_mandate", "clarify", "other"))],
         }
 
 
+def _offered(payload: dict | None) -> list[str]:
+    return [o.get("mandate_id") for o in (payload or {}).get("options", ())]
+
+
 def classify(messages: list[dict]) -> tuple[str, dict | None]:
-    """A mandate answer in any message wins; else ``no_mandate``; else ``other``."""
+    """A mandate answer in any message wins; else ``no_mandate``; else a clarifying question
+    (``clarify``, its options in the payload); else ``other``. A clarifying question is no
+    mandate answer: on a ``none`` item it is not wrong, on an answerable one it is not correct
+    (the shared contract), but it counts as resolved when it offers the entry."""
     customs = [m.get("custom") for m in messages if isinstance(m.get("custom"), dict)]
-    for custom in customs:
-        if custom.get("type") == "mandate_answer":
-            return custom.get("mandate_id"), custom
-    for custom in customs:
-        if custom.get("type") == "no_mandate":
-            return "no_mandate", custom
+    for kind in ("mandate_answer", "no_mandate", "clarify"):
+        for custom in customs:
+            if custom.get("type") == kind:
+                return (custom.get("mandate_id") if kind == "mandate_answer" else kind), custom
     return "other", None
 
 

@@ -179,7 +179,10 @@ def fit(rows: Sequence[dict]):
     feats = [r["features"] for r in usable]
     answer = fit_logistic(feats, [r["outcome"] == "right" for r in usable])
     resolve = fit_logistic(feats, [r["outcome"] in ("right", "in_options") for r in usable])
-    t_answer, t_clarify, figures = choose_thresholds(answer, resolve, feats, [r["outcome"] for r in usable])
+    # The rates are over every dev question: those the other-unit rule abstains on count too.
+    totals = (sum(r["outcome"] == "none" for r in rows), sum(r["outcome"] != "none" for r in rows))
+    t_answer, t_clarify, figures = choose_thresholds(answer, resolve, feats, [r["outcome"] for r in usable],
+                                                     totals=totals)
     meta = {"fitted_on": "tests/data/eval/dev.yaml", "questions": len(usable),
             **{k: round(v, 4) for k, v in figures.items()}}
     return DecisionModel(answer, resolve, t_answer, t_clarify, meta)

@@ -276,3 +276,13 @@ def test_no_with_a_unit_changes_the_unit(demo_db):
     messages, events = run(actions.ActionDeny(), tracker(
         "nej, jeg er faktisk i dagplejen", intent="deny", slots={"unit": "hjemmeplejen-syd"}))
     assert SlotSet("unit", "dagplejen") in events and "Dagplejen" in messages[0]["text"]
+
+
+def test_concern_read_as_a_mistake_still_gets_the_duty_to_report(demo_db):
+    # From a fresh user's trial: the NLU took "... hvad gør jeg?" about bruises for made_mistake.
+    messages, _ = run(actions.ActionMadeMistake(), tracker(
+        "Jeg er bekymret for et barn på stuen, hun har blå mærker på armene igen. Hvad skal jeg gøre?",
+        intent="made_mistake", slots={"unit": "dagtilbud-solsikken"}))
+    payload = customs(messages)[0]
+    assert payload["type"] == "route" and payload["route"] == "concern"
+    assert payload["mandate_id"] == "bu-underretning" and "Alle laver fejl" not in messages[0]["text"]

@@ -212,6 +212,9 @@ def test_a_restricted_case_is_not_answered_yes(demo_db, service, session):
     assert reply.custom["decides"] == "nobody" and reply.custom["tone"] == "stop"
     allowed = service.answer("Må jeg tage imod en æske chokolade fra en borger?", "hjemmeplejen-syd", store=False)
     assert allowed.reply.text.startswith("Ja, det må du gerne selv beslutte.")
+    # The "Ja" card still shows what the rule excepts (a fresh user missed it: gift cards, cash).
+    assert "Undtagelser:\n• gavekort: aldrig tilladt" in allowed.reply.text
+    assert "gavekort: aldrig tilladt" in allowed.reply.custom["exceptions"]
 
 
 @pytest.mark.parametrize("question, headline", [

@@ -420,6 +420,8 @@ class MandatWidget {
     custom.summary ? el("p", { text: custom.summary }) : null,
     conditions.length ? [el("p", { class: "mb-label", text: "Betingelser" }),
       el("ul", {}, conditions.map((condition) => el("li", { text: condition })))] : null,
+    (custom.exceptions || []).length ? [el("p", { class: "mb-label", text: "Undtagelser" }),
+      el("ul", { class: "mb-exceptions" }, custom.exceptions.map((line) => el("li", { text: line })))] : null,
     el("dl", {}, details.map(([term, value]) => [el("dt", { text: term }), el("dd", { text: value })])),
     closing && closing !== headLine ? el("p", { class: "mb-closing", text: closing }) : null,
     this.feedback(custom));
