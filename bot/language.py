@@ -15,6 +15,7 @@ import functools
 import gzip
 import json
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,9 +250,16 @@ def _stop_words() -> frozenset[str]:
     return frozenset(fold_ascii(w) for w in set(STOP_WORDS) | FRAMING_WORDS)
 
 
-@functools.lru_cache(maxsize=1)
+_LOCAL = threading.local()
+
+
 def _stemmer():
-    return snowballstemmer.stemmer("danish")
+    """This thread's Snowball stemmer: a stemmer keeps state while it stems, so two threads sharing
+    one (the action server answers in a thread pool) broke it with IndexError under load."""
+    stemmer = getattr(_LOCAL, "stemmer", None)
+    if stemmer is None:
+        stemmer = _LOCAL.stemmer = snowballstemmer.stemmer("danish")
+    return stemmer
 
 
 class DanishAnalyzer:

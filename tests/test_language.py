@@ -83,3 +83,15 @@ def test_english_lemmas_from_the_lookup_table():
     from bot.language import english_lemma
 
     assert [english_lemma(w) for w in ("cars", "repaired", "children", "snow")] == ["car", "repair", "child", "snow"]
+
+
+def test_stemming_is_safe_from_several_threads():
+    # The action server answers in a thread pool; one shared Snowball stemmer raised IndexError.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.language import stem_term
+
+    words_ = ["vikarerne", "gavekortene", "borgernøglerne", "hjemmearbejdsdagene", "sikkerhedsskoene"] * 400
+    expected = [stem_term(w) for w in words_]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(stem_term, words_)) == expected

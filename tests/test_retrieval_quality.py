@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Measured by `python -m scripts.evaluate` on 2026-12-01 (reports/eval.md), test split, hybrid ranking (words +
 # e5) and the decision model refitted on dev in that run; at most one question below the measured value:
 TOP1_FLOOR = 0.84  # measured 0.846 (right entry ranked first; the target is 0.92)
-DIRECT_FLOOR = 0.35  # measured 0.360 (right entry answered directly; target 0.85)
-RESOLVED_FLOOR = 0.92  # measured 0.930 (answered directly or offered in the clarifying question; target 0.95)
+DIRECT_FLOOR = 0.50  # measured 0.511 (right entry answered directly; target 0.85)
+RESOLVED_FLOOR = 0.91  # measured 0.923 (answered directly or offered in the clarifying question; target 0.95)
 WRONG_NONE_CEILING = 0.02  # measured 0.018 (1/55 direct answers on `none`): the limit
 WRONG_SMALLTALK_CEILING = 0.01  # measured 0.0 (retrieval alone; the limit)
-PARAPHRASE_RESOLVED_FLOOR = 0.60  # measured 22/35 = 0.629 (target 0.70)
+PARAPHRASE_RESOLVED_FLOOR = 0.57  # measured 21/35 = 0.600 (target 0.70)
 LONG_RESOLVED_FLOOR = 0.81  # measured 14/16 = 0.875 (target 0.85)
-ENGLISH_RESOLVED_FLOOR = 0.92  # measured 36/38 = 0.947
+ENGLISH_RESOLVED_FLOOR = 0.89  # measured 35/38 = 0.921
 LEXICAL_TOP1_FLOOR = 0.76  # measured 0.768: MANDAT_EMBEDDER=none still ranks as before
 INTENT_MACRO_F1_FLOOR = 0.91  # measured 0.919 on the 431 held-out items (model trained before the latest
 # data/nlu changes; any retraining moves it by up to 0.02; the target is 0.94)
