@@ -485,9 +485,12 @@ reciprocal-rank fusion (k=60) of the three 88.4 % and raw cosines instead of z-s
 best on the version 1 catalogue, against 90.6 % for z-scores. Each score is z-scored over the whole
 catalogue for the question, so that the three scales (0..1 for words, cosines around 0.8) mix on
 equal terms."""
-OUTSIDE_MARGIN = {"lexical": 0.05, "hybrid": 0.5}
+OUTSIDE_MARGIN = {"lexical": 0.05, "hybrid": 1.0}
 """How much better (fused score; z units in hybrid mode) an entry not in force for the unit must fit
-than the best one in force before the bot says the rule belongs elsewhere and abstains."""
+than the best one in force before the bot says the rule belongs elsewhere and abstains. Hybrid:
+chosen on the dev split (0.25 to 0.5: 95.1 % resolved; 1.0 and above: 96.0 %, direct answers and
+answers on ``none`` unchanged, since the decision model weighs the gap itself): the smallest of
+the best, so that "that rule is another unit's" is still said when it clearly is."""
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:
