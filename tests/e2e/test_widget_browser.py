@@ -341,7 +341,8 @@ def test_accessibility_of_the_widget_with_axe(live, browser, width, height):
 
 
 def test_round_trip_from_send_to_card(live, browser):
-    """Median of 20 questions: Enter pressed in the browser -> the answer card is in the page."""
+    """Median of 20 questions: Enter pressed in the browser -> the answer is in the page (a card, or a
+    clarifying question: the calibrated decision asks rather than guess on some of them)."""
     page = new_page(browser)
     open_demo(page, live, "anna")
     page.get_by_role("button", name="Start forfra").click()
@@ -349,12 +350,13 @@ def test_round_trip_from_send_to_card(live, browser):
     for question in ROUND_TRIP_QUESTIONS:
         timings.append(page.evaluate("""async (question) => {
             const root = document.querySelector('#mandatbot-widget').shadowRoot;
-            const before = root.querySelectorAll('article.mb-card').length;
+            const answers = 'article.mb-card, p.mb-msg.mb-bot';
+            const before = root.querySelectorAll(answers).length;
             const input = root.querySelector('#mb-input');
             input.value = question;
             const shown = new Promise(resolve => {
                 const observer = new MutationObserver(() => {
-                    if (root.querySelectorAll('article.mb-card').length > before) {
+                    if (root.querySelectorAll(answers).length > before) {
                         observer.disconnect(); resolve(performance.now());
                     }
                 });
