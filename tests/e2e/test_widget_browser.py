@@ -235,9 +235,9 @@ def test_an_amount_over_the_limit_is_not_shown_as_yours(live, browser):
     page.context.close()
 
 
-CLARIFIED = "Jeg har et spørgsmål om pårørende"
-"""A question the shipped decision model answers with "Handler det om ...?" (p_answer 0.69 against the
-threshold 0.91, 2026-12-01): it names the topic of two entries and asks nothing of either."""
+CLARIFIED = "Må jeg tale med pårørende?"
+"""A question the shipped models answer with "Handler det om ...?" (NLU: ask_mandate 1.0; decision:
+p_answer 0.69 against the threshold 0.91, 2026-12-01): it fits both entries about relatives."""
 
 
 def test_a_near_tie_asks_which_one_and_the_button_answers(live, browser):
