@@ -143,3 +143,21 @@ def entry_version(url: str, mandate_id: str) -> int:
         return session.get(Mandate, mandate_id).version
     finally:
         session.close()
+
+
+def entry_form(url: str, mandate_id: str, **changes) -> dict:
+    """The entry form's fields for a stored entry (with its version), with ``changes`` applied."""
+    from bot.admin.forms import values_to_form
+    from bot.catalogue.edit import mandate_values
+    from bot.db.models import Mandate
+    from bot.db.session import new_session
+
+    session = new_session(url)
+    try:
+        entry = session.get(Mandate, mandate_id)
+        values = values_to_form(mandate_values(entry))
+        values["version"] = str(entry.version)
+    finally:
+        session.close()
+    values.update(changes)
+    return values

@@ -3,24 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.admin.conftest import entry_version
+from tests.admin.conftest import entry_form, entry_version
 
 
-def _form(url: str, mandate_id: str, **changes) -> dict:
-    from bot.admin.forms import values_to_form
-    from bot.catalogue.edit import mandate_values
-    from bot.db.models import Mandate
-    from bot.db.session import new_session
-
-    session = new_session(url)
-    try:
-        entry = session.get(Mandate, mandate_id)
-        values = values_to_form(mandate_values(entry))
-        values["version"] = str(entry.version)
-    finally:
-        session.close()
-    values.update(changes)
-    return values
 
 
 def _entry(url: str, mandate_id: str):
@@ -36,7 +21,7 @@ def _entry(url: str, mandate_id: str):
 
 def test_edit_saves_through_save_mandate_with_history(admin_db, client_for):
     client = client_for("leder")
-    form = _form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 800 kr.", limit_value="800",
+    form = entry_form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 800 kr.", limit_value="800",
                  limit_unit="kr",
                  keywords="indkøb, kvittering\nudlæg")
     response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
@@ -65,7 +50,7 @@ def test_edit_saves_through_save_mandate_with_history(admin_db, client_for):
 def test_unchanged_save_records_nothing(admin_db, client_for):
     client = client_for("leder")
     version = entry_version(admin_db, "hpn-smaaindkoeb")
-    response = client.post("/poster/hpn-smaaindkoeb/rediger", data=_form(admin_db, "hpn-smaaindkoeb"))
+    response = client.post("/poster/hpn-smaaindkoeb/rediger", data=entry_form(admin_db, "hpn-smaaindkoeb"))
     assert response.status_code == 302
     assert entry_version(admin_db, "hpn-smaaindkoeb") == version
     assert "Der var ingen ændringer" in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -74,7 +59,7 @@ def test_unchanged_save_records_nothing(admin_db, client_for):
 def test_validation_errors_are_shown_next_to_fields_and_nothing_is_saved(admin_db, client_for):
     client = client_for("leder")
     version = entry_version(admin_db, "hpn-smaaindkoeb")
-    form = _form(admin_db, "hpn-smaaindkoeb", decision="other", decided_by="", topic="",
+    form = entry_form(admin_db, "hpn-smaaindkoeb", decision="other", decided_by="", topic="",
                  valid_from="2026-05-01", valid_to="2026-01-01", limit_value="mange penge", topic_key="Ikke Gyldig")
     response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
     assert response.status_code == 400
@@ -89,8 +74,8 @@ def test_validation_errors_are_shown_next_to_fields_and_nothing_is_saved(admin_d
 
 def test_concurrent_edit_shows_conflict_with_both_versions(admin_db, client_for):
     anna, bo = client_for("leder"), client_for("admin")
-    form_anna = _form(admin_db, "hpn-smaaindkoeb", summary="Annas version af teksten.")
-    form_bo = _form(admin_db, "hpn-smaaindkoeb", summary="Bos version af teksten.")
+    form_anna = entry_form(admin_db, "hpn-smaaindkoeb", summary="Annas version af teksten.")
+    form_bo = entry_form(admin_db, "hpn-smaaindkoeb", summary="Bos version af teksten.")
     assert bo.post("/poster/hpn-smaaindkoeb/rediger", data=form_bo).status_code == 302
     response = anna.post("/poster/hpn-smaaindkoeb/rediger", data=form_anna)
     assert response.status_code == 409
@@ -117,7 +102,7 @@ def test_conflict_from_the_database_layer_is_caught(admin_db, client_for, monkey
 
     monkeypatch.setattr(entries, "save_mandate", stale)
     response = client_for("leder").post("/poster/hpn-smaaindkoeb/rediger",
-                                        data=_form(admin_db, "hpn-smaaindkoeb", summary="x"))
+                                        data=entry_form(admin_db, "hpn-smaaindkoeb", summary="x"))
     assert response.status_code == 409
 
 
@@ -276,7 +261,7 @@ def test_form_saves_exceptions_limit_and_route_and_shows_them(admin_db, client_f
     assert "gavekort: ingen: aldrig tilladt" in page and "kørsel: andre (Visitationen)" in page
     assert "200 kr." in page and "Ved bekymring" in page
     # The edit form shows the stored values in the same syntax, and an unchanged save changes nothing.
-    values = _form(admin_db, "gaver-fra-borgere")
+    values = entry_form(admin_db, "gaver-fra-borgere")
     assert values["exceptions"] == "gavekort = nobody\nny computer = leader\nkørsel = other (Visitationen)"
     assert (values["limit_value"], values["limit_unit"], values["route"]) == ("200", "kr", "concern")
     again = client.post("/poster/gaver-fra-borgere/rediger", data=values)
@@ -290,7 +275,7 @@ def test_form_saves_exceptions_limit_and_route_and_shows_them(admin_db, client_f
 
 def test_save_warns_when_the_text_names_another_amount_than_the_limit(admin_db, client_for):
     client = client_for("leder")
-    form = _form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 2.000 kr.",
+    form = entry_form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 2.000 kr.",
                  limit_value="2.500", limit_unit="kr")
     response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
     assert response.status_code == 302  # saved all the same
@@ -300,7 +285,7 @@ def test_save_warns_when_the_text_names_another_amount_than_the_limit(admin_db, 
     assert 'class="flash warning"' in page
     assert "«Kort svar» nævner 2.000 kr., men grænsen er 2.500 kr." in page
     # Text and limit that agree: no warning.
-    form = _form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 2.500 kr.")
+    form = entry_form(admin_db, "hpn-smaaindkoeb", summary="Du må selv købe ind for op til 2.500 kr.")
     page = client.get(client.post("/poster/hpn-smaaindkoeb/rediger", data=form).headers["Location"]).get_data(
         as_text=True)
     assert "Ændringerne er gemt" in page and "flash warning" not in page
@@ -326,13 +311,13 @@ def test_limit_warnings_compare_durations_in_the_limits_unit():
 def test_bad_exceptions_and_limit_unit_are_shown_next_to_their_fields(admin_db, client_for):
     client = client_for("leder")
     version = entry_version(admin_db, "hpn-smaaindkoeb")
-    form = _form(admin_db, "hpn-smaaindkoeb", exceptions="gavekort = nobody\ncomputer lederen")
+    form = entry_form(admin_db, "hpn-smaaindkoeb", exceptions="gavekort = nobody\ncomputer lederen")
     response = client.post("/poster/hpn-smaaindkoeb/rediger", data=form)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "linje 2: &#39;computer lederen&#39; skal skrives &#39;tilfælde = hvem (besluttet af)&#39;" in html
     assert "computer lederen</textarea>" in html  # the input is kept
-    form = _form(admin_db, "hpn-smaaindkoeb", exceptions="kørsel = other", limit_value="3", limit_unit="uger")
+    form = entry_form(admin_db, "hpn-smaaindkoeb", exceptions="kørsel = other", limit_value="3", limit_unit="uger")
     html = client.post("/poster/hpn-smaaindkoeb/rediger", data=form).get_data(as_text=True)
     assert "Undtagelse 1: skriv i parentes, hvem der beslutter" in html
     assert "&#39;uger&#39; er ikke en gyldig enhed; brug en af kr, minutter, timer, dage, personer, gange" in html

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.admin.conftest import PASSWORD, csrf_token, login, make_app
+from tests.admin.conftest import PASSWORD, csrf_token, entry_form, login, make_app
 from tests.conftest import TODAY, import_catalogue
 
 GIFTS = Path(__file__).parent / "data" / "gifts.yaml"
@@ -59,21 +59,6 @@ def client_as(gifts_db):
     return make
 
 
-def _entry_form(url: str, mandate_id: str, **changes) -> dict:
-    from bot.admin.forms import values_to_form
-    from bot.catalogue.edit import mandate_values
-    from bot.db.models import Mandate
-    from bot.db.session import new_session
-
-    session = new_session(url)
-    try:
-        entry = session.get(Mandate, mandate_id)
-        values = values_to_form(mandate_values(entry))
-        values["version"] = str(entry.version)
-    finally:
-        session.close()
-    values.update(changes)
-    return values
 
 
 def _question_id(url: str, text: str) -> int:
@@ -123,7 +108,7 @@ def _headline(message: dict) -> str:
 # -- 13.5: the entry form previews the unsaved draft -------------------------------------------
 def test_preview_of_an_unsaved_exception_changes_the_answer_and_saves_nothing(gifts_db, client_as):
     client = client_as("leder")
-    saved = _entry_form(gifts_db, "hp-gaver")
+    saved = entry_form(gifts_db, "hp-gaver")
     before = client.post("/poster/hp-gaver/forhaandsvis", data={**saved, "preview_question": WINE},
                          headers={"X-Requested-With": "fetch"})
     assert before.status_code == 200, before.get_data(as_text=True)[:800]
@@ -143,7 +128,7 @@ def test_preview_of_an_unsaved_exception_changes_the_answer_and_saves_nothing(gi
     assert "Udkastet er ikke gemt" in html
 
     # Nothing was saved or stored: the entry, its version and the questions are as before.
-    assert _entry_form(gifts_db, "hp-gaver") == saved
+    assert entry_form(gifts_db, "hp-gaver") == saved
     assert _count_questions(gifts_db) == 3
     from bot.service import MandateService
 
@@ -183,21 +168,21 @@ def test_preview_of_a_new_entry_answers_from_it_and_renders_with_the_widget(gift
 
 def test_preview_names_what_to_fix_first(gifts_db, client_as):
     client = client_as("leder")
-    bad = _entry_form(gifts_db, "hp-gaver", exceptions="kontanter: aldrig", preview_question=CASH)
+    bad = entry_form(gifts_db, "hp-gaver", exceptions="kontanter: aldrig", preview_question=CASH)
     response = client.post("/poster/hp-gaver/forhaandsvis", data=bad, headers={"X-Requested-With": "fetch"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "«Undtagelser»" in html and not _messages(html)
-    empty = client.post("/poster/hp-gaver/forhaandsvis", data=_entry_form(gifts_db, "hp-gaver"),
+    empty = client.post("/poster/hp-gaver/forhaandsvis", data=entry_form(gifts_db, "hp-gaver"),
                         headers={"X-Requested-With": "fetch"})
     assert empty.status_code == 400 and "Skriv et spørgsmål" in empty.get_data(as_text=True)
 
 
 def test_preview_is_restricted_to_the_leaders_own_units(gifts_db, client_as):
     dentist = client_as("tandleder")
-    form = {**_entry_form(gifts_db, "hp-gaver"), "preview_question": CASH}
+    form = {**entry_form(gifts_db, "hp-gaver"), "preview_question": CASH}
     assert dentist.post("/poster/hp-gaver/forhaandsvis", data=form).status_code == 403  # not their entry
     assert dentist.post("/poster/ny/forhaandsvis", data=form).status_code == 403  # a draft for another unit
-    own = {**_entry_form(gifts_db, "tp-tandboerster"), "preview_question": "Må jeg bestille tandbørster?"}
+    own = {**entry_form(gifts_db, "tp-tandboerster"), "preview_question": "Må jeg bestille tandbørster?"}
     assert dentist.post("/poster/tp-tandboerster/forhaandsvis", data=own).status_code == 200
     # ... asked as an employee of another unit: refused too.
     assert dentist.post("/poster/tp-tandboerster/forhaandsvis",
@@ -213,7 +198,7 @@ def test_preview_is_csrf_protected(gifts_db):
     assert client.post("/login", data={"username": "leder", "password": PASSWORD,
                                        "csrf_token": token}).status_code == 302
     page = client.get("/poster/hp-gaver/rediger").get_data(as_text=True)
-    form = {**_entry_form(gifts_db, "hp-gaver"), "preview_question": CASH}
+    form = {**entry_form(gifts_db, "hp-gaver"), "preview_question": CASH}
     for attempt in (form, {**form, "csrf_token": "forfalsket"}):
         refused = client.post("/poster/hp-gaver/forhaandsvis", data=attempt, headers={"X-Requested-With": "fetch"})
         assert refused.status_code == 400 and "(CSRF)" in refused.get_data(as_text=True)
@@ -320,7 +305,7 @@ def test_a_clarifying_reply_gets_the_chats_buttons():
 def test_preview_answers_concern_as_the_chat_does(gifts_db, client_as):
     """A worried question is answered with the duty to report, in the preview as in the chat."""
     question = "Jeg er bekymret for et barn med blå mærker. Må jeg selv vente og se?"
-    form = {**_entry_form(gifts_db, "hp-gaver"), "preview_question": question}
+    form = {**entry_form(gifts_db, "hp-gaver"), "preview_question": question}
     html = client_as("leder").post("/poster/hp-gaver/forhaandsvis", data=form,
                                    headers={"X-Requested-With": "fetch"}).get_data(as_text=True)
     (message,) = _messages(html)
