@@ -117,7 +117,10 @@ _UNIT_AFTER_RE = re.compile(_UNIT_AFTER, re.I)
 
 def _cpr_spans(text: str) -> Iterable[Span]:
     for m in _CPR.finditer(text):
-        if _UNIT_AFTER_RE.match(text, m.end()):
+        unit = _UNIT_AFTER_RE.match(text, m.end())
+        # A unit word after the number makes it a quantity ("... 1234 kroner"), but not a single
+        # letter: "010190-1234 T..." is a CPR number before a word (Hypothesis found it).
+        if unit and len(unit.group().strip()) > 1:
             continue
         day, month = int(m["d"]), int(m["m"])
         valid_date = 1 <= day <= 31 and 1 <= month <= 12

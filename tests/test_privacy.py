@@ -306,3 +306,8 @@ def test_log_filter_redacts_extra_fields(caplog, log_redaction):
     logging.getLogger("sanic.access").info("", extra={"request": "GET /?tlf=22334455", "status": 200})
     record = caplog.records[-1]
     assert record.request == "GET /?tlf=[TELEFON]" and record.status == 200
+
+
+def test_a_cpr_number_before_a_one_letter_word_is_redacted():
+    # Found by the Hypothesis test: " 010100-0000 T" was kept because "t" can abbreviate "timer".
+    assert "[CPR-NR]" in redact(" 010190-1234 T")

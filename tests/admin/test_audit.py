@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from tests.admin.conftest import PASSWORD
-from tests.admin.test_entries import _form
+from tests.admin.conftest import entry_form as _form
 
 
 def _audit(url: str):

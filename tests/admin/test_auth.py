@@ -95,7 +95,8 @@ def test_csrf_is_required_on_every_form(admin_db):
 
     edit_page = client.get("/poster/hpn-smaaindkoeb/rediger").get_data(as_text=True)
     token = csrf_token(edit_page)
-    from tests.admin.test_entries import _entry, _form
+    from tests.admin.conftest import entry_form as _form
+    from tests.admin.test_entries import _entry
 
     form = _form(admin_db, "hpn-smaaindkoeb", summary="Ændret uden token.")
     for path, data in (("/poster/hpn-smaaindkoeb/rediger", form), ("/poster/ny", form),
