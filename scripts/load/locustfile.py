@@ -143,6 +143,22 @@ def record(environment, channel: str, kind: str, started: float, texts: list[str
 
 # -- the widget over socket.io ----------------------------------------------------------------
 
+def hold_conversation(send, team: str) -> None:
+    """One conversation over ``send(kind, text) -> replies`` (either channel): the plan of
+    :func:`conversation_plan` with thinking time between messages, and a thumbs up on half of the
+    answer cards."""
+    for index, (kind, text) in enumerate(conversation_plan(team)):
+        if index:
+            think()
+        replies = send(kind, text)
+        answer = next((r["custom"] for r in replies
+                       if (r.get("custom") or {}).get("type") == "mandate_answer"), None)
+        if answer and random.random() < 0.5:
+            think()
+            payload = {"value": "up", "mandate_id": answer.get("mandate_id"), "question_id": answer.get("question_id")}
+            send("feedback", "/feedback" + json.dumps(payload))
+
+
 class WidgetEmployee(User):
     """An employee in the widget: socket.io (websocket) with a signed token."""
 
@@ -207,17 +223,7 @@ class WidgetEmployee(User):
     @task
     def conversation(self) -> None:
         try:
-            for index, (kind, text) in enumerate(conversation_plan(self.team)):
-                if index:
-                    think()
-                replies = self.send(kind, text)
-                answer = next((r["custom"] for r in replies
-                               if (r.get("custom") or {}).get("type") == "mandate_answer"), None)
-                if answer and random.random() < 0.5:
-                    think()
-                    payload = {"value": "up", "mandate_id": answer.get("mandate_id"),
-                               "question_id": answer.get("question_id")}
-                    self.send("feedback", "/feedback" + json.dumps(payload))
+            hold_conversation(self.send, self.team)
         except Exception:
             gevent.sleep(1)  # connect failed: already recorded; the next conversation tries again
         finally:
@@ -271,14 +277,4 @@ class RestEmployee(User):
 
     @task
     def conversation(self) -> None:
-        for index, (kind, text) in enumerate(conversation_plan(self.team)):
-            if index:
-                think()
-            replies = self.send(kind, text)
-            answer = next((r["custom"] for r in replies
-                           if (r.get("custom") or {}).get("type") == "mandate_answer"), None)
-            if answer and random.random() < 0.5:
-                think()
-                payload = {"value": "up", "mandate_id": answer.get("mandate_id"),
-                           "question_id": answer.get("question_id")}
-                self.send("feedback", "/feedback" + json.dumps(payload))
+        hold_conversation(self.send, self.team)
