@@ -82,3 +82,19 @@ def service(db_url):
     from bot.service import MandateService
 
     return MandateService()
+
+
+def stored_counts(url: str) -> tuple[int, int, int]:
+    """``(questions, feedback rows, questions counted in the weekly figures)`` stored at ``url``."""
+    from sqlalchemy import func, select
+
+    from bot.db.models import Feedback, Question, QuestionStat
+    from bot.db.session import new_session
+
+    session = new_session(url)
+    try:
+        return (session.execute(select(func.count(Question.id))).scalar(),
+                session.execute(select(func.count(Feedback.id))).scalar(),
+                session.execute(select(func.coalesce(func.sum(QuestionStat.count), 0))).scalar())
+    finally:
+        session.close()

@@ -6,7 +6,10 @@ import sqlite3
 import time
 
 import pytest
-from sqlalchemy import func, select
+
+from sqlalchemy import select
+
+from tests.conftest import stored_counts
 
 NOW = dt.datetime(2026, 11, 29, 12, 0)
 
@@ -54,17 +57,6 @@ def filled(db_url, tmp_path, monkeypatch):
     return db_url, tracker
 
 
-def _counts(url):
-    from bot.db.models import Feedback, Question, QuestionStat
-    from bot.db.session import new_session
-
-    session = new_session(url)
-    try:
-        return (session.execute(select(func.count(Question.id))).scalar(),
-                session.execute(select(func.count(Feedback.id))).scalar(),
-                session.execute(select(func.coalesce(func.sum(QuestionStat.count), 0))).scalar())
-    finally:
-        session.close()
 
 
 def test_dry_run_counts_and_changes_nothing(filled):
@@ -75,7 +67,7 @@ def test_dry_run_counts_and_changes_nothing(filled):
     assert (report.questions, report.feedback, report.linked_kept) == (3, 3, 1)
     assert (report.tracker_events, report.conversations) == (3, 2)
     assert "Prøvekørsel" in report.summary() and "3 spørgsmål" in report.summary()
-    assert _counts(url) == (5, 4, 0)
+    assert stored_counts(url) == (5, 4, 0)
     with sqlite3.connect(tracker) as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 5
 
@@ -88,7 +80,7 @@ def test_purge_deletes_what_is_older_than_the_retention(filled):
     url, tracker = filled
     report = purge(now=NOW)
     assert (report.questions, report.feedback, report.tracker_events, report.conversations) == (3, 3, 3, 2)
-    questions, feedback, stored = _counts(url)
+    questions, feedback, stored = stored_counts(url)
     assert (questions, feedback, stored) == (2, 1, 3)
     session = new_session(url)
     kept = {q.text: q.user_pseudonym for q in session.execute(select(Question)).scalars()}
@@ -98,7 +90,7 @@ def test_purge_deletes_what_is_older_than_the_retention(filled):
         assert sorted(conn.execute("SELECT sender_id FROM events").fetchall()) == [("w-mixed",), ("w-new",)]
     again = purge(now=NOW)
     assert (again.questions, again.feedback, again.tracker_events) == (0, 0, 0)
-    assert _counts(url) == (2, 1, 3)
+    assert stored_counts(url) == (2, 1, 3)
 
 
 def test_purge_without_a_tracker_table(db_url, tmp_path, monkeypatch):
@@ -124,11 +116,11 @@ def test_cli_purge(filled, capsys):
     assert main(["purge", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "Prøvekørsel, intet er slettet" in out and "samtalehændelser" in out
-    assert _counts(url)[0] == 5
+    assert stored_counts(url)[0] == 5
     assert main(["purge"]) == 0
     assert "Slettet:" in capsys.readouterr().out
     # the real clock: the 200-day-old rows (relative to 2026-11-29) are older still
-    assert _counts(url)[0] <= 2
+    assert stored_counts(url)[0] <= 2
 
 
 def test_dashboard_figures_survive_a_purge(filled, monkeypatch):

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+
+from sqlalchemy import select
 
 from tests.admin.conftest import PASSWORD, csrf_token, make_app
+from tests.conftest import stored_counts
 
 PAPEGOEJE = "Må jeg tage min papegøje"
 
@@ -20,42 +22,31 @@ def _question_id(url: str, start: str) -> int | None:
         session.close()
 
 
-def _state(url: str) -> tuple[int, int, int]:
-    from bot.db.models import Feedback, Question, QuestionStat
-    from bot.db.session import new_session
-
-    session = new_session(url)
-    try:
-        return (session.execute(select(func.count(Question.id))).scalar(),
-                session.execute(select(func.count(Feedback.id))).scalar(),
-                session.execute(select(func.coalesce(func.sum(QuestionStat.count), 0))).scalar())
-    finally:
-        session.close()
 
 
 @pytest.mark.parametrize("role", ["hr", "admin"])
 def test_hr_and_admin_delete_after_confirming(role, admin_db, client_for):
     client = client_for(role)
     qid = _question_id(admin_db, "Hvem bestemmer om jeg må arbejde hjemme")  # has a thumbs-down
-    before = _state(admin_db)
+    before = stored_counts(admin_db)
     page = client.post("/spoergsmaal/slet", data={"ids": str(qid), "next": "/spoergsmaal?status=alle"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Slet spørgsmålet?" in html and "Hvem bestemmer om jeg må arbejde hjemme" in html
-    assert _state(admin_db) == before  # nothing deleted before the confirmation
+    assert stored_counts(admin_db) == before  # nothing deleted before the confirmation
     done = client.post("/spoergsmaal/slet", data={"ids": str(qid), "confirm": "1", "next": "/spoergsmaal?status=alle"})
     assert done.status_code == 302 and done.headers["Location"].endswith("/spoergsmaal?status=alle")
     assert _question_id(admin_db, "Hvem bestemmer om jeg må arbejde hjemme") is None
-    assert _state(admin_db) == (before[0] - 1, before[1] - 1, before[2] + 1)
+    assert stored_counts(admin_db) == (before[0] - 1, before[1] - 1, before[2] + 1)
     assert "1 spørgsmål og 1 feedback er slettet" in client.get("/spoergsmaal").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["leder", "omraadeleder"])
 def test_leaders_may_not_delete(role, admin_db, client_for):
     qid = _question_id(admin_db, PAPEGOEJE)
-    before = _state(admin_db)
+    before = stored_counts(admin_db)
     response = client_for(role).post("/spoergsmaal/slet", data={"ids": str(qid), "confirm": "1"})
     assert response.status_code == 403
-    assert _state(admin_db) == before
+    assert stored_counts(admin_db) == before
 
 
 def test_anonymous_is_sent_to_login(admin_db, client_for):
@@ -80,11 +71,11 @@ def test_csrf_is_required(admin_db):
     token = csrf_token(client.get("/login").get_data(as_text=True))
     assert client.post("/login", data={"username": "hr", "password": PASSWORD, "csrf_token": token}).status_code == 302
     qid = _question_id(admin_db, PAPEGOEJE)
-    before = _state(admin_db)
+    before = stored_counts(admin_db)
     for data in ({"ids": str(qid), "confirm": "1"}, {"ids": str(qid), "confirm": "1", "csrf_token": "forfalsket"}):
         refused = client.post("/spoergsmaal/slet", data=data)
         assert refused.status_code == 400 and "(CSRF)" in refused.get_data(as_text=True)
-    assert _state(admin_db) == before
+    assert stored_counts(admin_db) == before
     queue = client.get("/spoergsmaal").get_data(as_text=True)
     confirm_page = client.post("/spoergsmaal/slet", data={"ids": str(qid), "csrf_token": csrf_token(queue)})
     html = confirm_page.get_data(as_text=True)
