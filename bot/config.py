@@ -117,6 +117,16 @@ class Settings:
             characters; the shared acceptance set: 175), so a question with a
             pasted description fits, while one message cannot cost the servers
             seconds of CPU and gigabytes of memory (issue 14).
+        smtp_url: where e-mail goes (``MANDAT_SMTP_URL``, ``smtp://[user:password@]host:port``
+            or ``smtps://...`` / ``smtp+starttls://...``); None: nothing is sent and nothing fails
+            (issue "Close the loop": notices to leaders, the weekly digest).
+        mail_from: sender address of those mails (``MANDAT_MAIL_FROM``).
+        admin_base_url: the admin app's address as leaders reach it, for links in mails
+            (``MANDAT_ADMIN_BASE_URL``, default http://127.0.0.1:8000).
+        hr_can_create: HR may create entries from questions (``MANDAT_HR_CAN_CREATE``, default on;
+            the municipality decides).
+        draft_approval: a leader's published entry waits for an area leader's approval
+            (``MANDAT_DRAFT_APPROVAL``, default off).
         action_budget_s: seconds an answering action may take before the user
             gets "Beklager, det tog for lang tid. Prøv igen om lidt."
             (``MANDAT_ACTION_BUDGET_S``, default 8, above 0; :mod:`actions.budget`).
@@ -156,6 +166,11 @@ class Settings:
     trusted_proxies: int = 0
     max_message_chars: int = 2000
     action_budget_s: float = 8.0
+    smtp_url: str | None = None
+    mail_from: str = "mandatbot@localhost"
+    admin_base_url: str = "http://127.0.0.1:8000"
+    hr_can_create: bool = True
+    draft_approval: bool = False
 
     def today(self) -> dt.date:
         """The date that decides validity (``MANDAT_TODAY`` or the real date)."""
@@ -323,6 +338,11 @@ def get_settings() -> Settings:
             tracker_db_url=_env("MANDAT_TRACKER_DB_URL", f"sqlite:///{var / 'tracker.db'}"),
             lock_store_url=os.environ.get("MANDAT_REDIS_URL") or None,
             purge_daily=_env("MANDAT_PURGE_DAILY", "1").strip().lower() in _TRUE,
+            smtp_url=os.environ.get("MANDAT_SMTP_URL") or None,
+            mail_from=_env("MANDAT_MAIL_FROM", "mandatbot@localhost"),
+            admin_base_url=_env("MANDAT_ADMIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            hr_can_create=_env("MANDAT_HR_CAN_CREATE", "1").strip().lower() in _TRUE,
+            draft_approval=_env("MANDAT_DRAFT_APPROVAL", "0").strip().lower() in _TRUE,
             **_widget_settings(),
             **_admin_settings(),
             **_message_path_settings(),

@@ -38,6 +38,15 @@ QUESTION_STATUSES = ("new", "answered", "not_relevant")
 """Review status of a stored question: new (in HR's queue), answered (an entry or a reply
 answers it), not_relevant (HR set it aside)."""
 
+ENTRY_STATUSES = ("published", "draft", "pending")
+"""Publication status of an entry: ``published`` (the bot answers from it), ``draft`` (a leader's
+unsaved-for-the-bot work, previewed as a card) or ``pending`` (awaiting an area leader's approval,
+where the municipality asks for it). Only published entries are ever answered from."""
+
+STORY_STATUSES = ("new", "approved", "declined")
+"""HR's review of a good story told in the chat: new, approved (shown on the dashboard and in
+the LMU report, exportable for the intranet) or declined."""
+
 _MINUTES = {"minutter": 1.0, "timer": 60.0}
 """Units of time that convert exactly. Days do not: a working day is not 24 hours, and
 "2 dage" of a substitute is not 48 hours, so days compare only with days."""

@@ -31,11 +31,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 
 from bot import domain
-from bot.domain import DECISIONS, EXCEPTION_DECISIONS, LIMIT_UNITS, QUESTION_STATUSES, ROUTES, Limit
+from bot.domain import (DECISIONS, ENTRY_STATUSES, EXCEPTION_DECISIONS, LIMIT_UNITS, QUESTION_STATUSES, ROUTES,
+                        STORY_STATUSES, Limit)
 
 __all__ = [
     "Base", "DECISIONS", "EXCEPTION_DECISIONS", "LIMIT_UNITS", "QUESTION_STATUSES", "ROUTES", "ROLES",
-    "Unit", "Mandate", "MandateHistory", "Question", "Feedback", "User", "QuestionStat", "utcnow",
+    "Unit", "Mandate", "MandateHistory", "Question", "Feedback", "User", "QuestionStat", "Story", "utcnow",
+    "ENTRY_STATUSES", "STORY_STATUSES",
 ]
 # DECISIONS and QUESTION_STATUSES are defined in bot.domain and re-exported here,
 # so ``from bot.db.models import DECISIONS`` keeps working.
@@ -103,6 +105,8 @@ class Mandate(Base):
     valid_from = Column(Date, nullable=True)
     valid_to = Column(Date, nullable=True)
     review_by = Column(Date, nullable=True)
+    # published | draft | pending (bot.domain.ENTRY_STATUSES); the bot answers from published only.
+    status = Column(String(16), nullable=False, default="published", server_default="published")
     version = Column(Integer, nullable=False, default=1)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -189,6 +193,15 @@ class Question(Base):
     resolved_mandate_id = Column(String(64), nullable=True, index=True)
     # The entry ids a clarifying question offered ("Handler det om A, B eller C?"), else None.
     offered = Column(JSON, nullable=True)
+    # Closing the loop (migration 0007): a leader's one-off reply (redacted), who answered and when
+    # (a linked entry, a new entry or a reply), when the asker was told in the widget, when the
+    # unit's leaders were e-mailed; ``demo`` marks generated demo history.
+    reply_text = Column(Text, nullable=True)
+    answered_by = Column(String(200), nullable=True)
+    answered_at = Column(DateTime, nullable=True)
+    notified_at = Column(DateTime, nullable=True)
+    emailed_at = Column(DateTime, nullable=True)
+    demo = Column(Boolean, nullable=False, default=False, server_default="0")
 
     __table_args__ = (Index("ix_questions_outcome_asked", "outcome", "asked_at"),)
 
@@ -206,6 +219,7 @@ class Feedback(Base):
     user_pseudonym = Column(String(64), nullable=True)
     value = Column(String(16), nullable=False)
     comment = Column(Text, nullable=True)
+    demo = Column(Boolean, nullable=False, default=False, server_default="0")
 
 
 # ---------------------------------------------------------------------------
@@ -237,6 +251,8 @@ class User(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     password_changed_at = Column(DateTime, nullable=True)
     last_login_at = Column(DateTime, nullable=True)
+    # Where notices of new questions and stale entries, and the weekly digest, go (optional).
+    email = Column(String(300), nullable=True)
 
     __table_args__ = (
         CheckConstraint("role IN ('leader', 'hr', 'admin')", name="ck_users_role"),
@@ -351,3 +367,28 @@ class AuditLog(Base):
 
 
 __all__ += ["AdminSession", "AuditLog"]
+
+
+class Story(Base):
+    """A good story told in the chat ("Jeg vil dele en god historie"), redacted before storing.
+
+    ``status`` is one of :data:`STORY_STATUSES`; HR approves or declines. Only approved
+    stories with ``may_share`` are shown on the dashboard, in the LMU report and in the export.
+    ``demo`` marks generated demo history.
+    """
+
+    __tablename__ = "stories"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    unit_id = Column(String(64), nullable=True, index=True)
+    user_pseudonym = Column(String(64), nullable=True)
+    what_happened = Column(Text, nullable=False)
+    own_decision = Column(Text, nullable=True)
+    may_share = Column(Boolean, nullable=False, default=False)
+    status = Column(String(16), nullable=False, default="new")
+    status_by = Column(String(200), nullable=True)
+    status_at = Column(DateTime, nullable=True)
+    demo = Column(Boolean, nullable=False, default=False, server_default="0")
+
+    __table_args__ = (Index("ix_stories_status_created", "status", "created_at"),)
