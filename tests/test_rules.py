@@ -116,6 +116,30 @@ def test_what_the_rule_allows_is_clear(analyzer):
     assert (result.status, result.decides) == ("clear", "employee")
 
 
+PICKUP = entry(topic="Barnet hentes af en anden end forældrene",
+               summary="Du må selv lade et barn gå med en anden voksen, når forældrene har givet besked i Aula.",
+               exceptions=[{"case": "forældrene har ikke givet besked", "decision": "other",
+                            "decided_by": "Forældrene: ring til dem først"},
+                           {"case": "arrangement uden for åbningstiden", "decision": "leader"}])
+
+
+@pytest.mark.parametrize("text, status", [
+    # The question negates a word of a negated case: the bot cannot tell by words, so it asks.
+    ("Mormor vil hente Sofie, men forældrene har ikke skrevet noget. Må jeg lade hende gå med?", "check"),
+    ("Må jeg lade en nabo hente et barn uden at forældrene har sagt det?", "check"),
+    # The same words without a negation near them, or a negation elsewhere: what the rule allows.
+    ("Må jeg lade mormor hente et barn, når forældrene har skrevet det i Aula?", "clear"),
+    ("Det er ikke første gang: må mormor hente Sofie, når forældrene har skrevet det i Aula?", "clear"),
+    # "uden for" is a place, not a negation.
+    ("Må mormor hente barnet uden for huset, når forældrene har skrevet i Aula?", "clear"),
+])
+def test_a_negated_case_the_question_negates_too_asks_to_check(analyzer, text, status):
+    result = check(ask(text, analyzer), PICKUP, analyzer=analyzer)
+    assert result.status == status, (text, result)
+    if status == "check":
+        assert result.decides == "unsure" and result.case == "forældrene har ikke givet besked"
+
+
 def test_a_carried_case_still_applies_in_a_follow_up(analyzer):
     follow = ask("hvad hvis det kun er 100 kr?", analyzer)
     assert check(follow, GIFTS, analyzer=analyzer).status == "within_limit"
