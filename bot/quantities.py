@@ -386,6 +386,12 @@ def _read_word(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | None:
                 return None  # "for anden time" is not "the second time"
             return float(ORDINALS[ordinal]), "gange", i, k + 2
         return None
+    # "a quarter of an hour", "three quarters of an hour" (15 and 45 minutes)
+    if word in ("quarter", "quarters") and _word(toks, i + 1) == "of" and _word(toks, i + 2) in ("an", "a") \
+            and _word(toks, i + 3) in ("hour",):
+        before = _word(toks, i - 1) if i >= 1 else None
+        count = float(NUMBER_WORDS.get(before, 1)) if before in NUMBER_WORDS else 1.0
+        return 15.0 * count, "minutter", (i - 1 if before in NUMBER_WORDS else i), i + 4
     # "half an hour", "en halv time", "et halvt døgn"
     if word == "half" and _word(toks, i + 1) in ("an", "a") and _word(toks, i + 2) in _TIME_WORDS:
         unit, factor = _TIME_WORDS[toks[i + 2].text]
