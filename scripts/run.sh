@@ -47,6 +47,24 @@ stop_groups() {
   groups=()
 }
 
+# port_taken PORT: true when something already listens on 127.0.0.1:PORT.
+port_taken() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# check_ports PORT...: exit 1 with a Danish message naming every port already in use, before
+# anything is started (otherwise one server dies with a traceback and the others run half-started).
+check_ports() {
+  local port taken=()
+  for port in "$@"; do port_taken "$port" && taken+=("$port"); done
+  if [ ${#taken[@]} -gt 0 ]; then
+    echo "Port ${taken[*]} er allerede i brug: kører Mandatbot allerede (make run eller make run-prod)?" >&2
+    echo "Stop den anden proces, eller vælg andre porte med MANDAT_RASA_PORT og MANDAT_ADMIN_PORT." >&2
+    echo "(Action-serverens port 5055 står i endpoints.yml.)" >&2
+    return 1
+  fi
+}
+
 main() {
   cd "$(dirname "$0")/.."
   local BIN=.venv/bin
@@ -58,6 +76,8 @@ main() {
   # Dev mode for the chat widget: the demo page (/demo) issues tokens signed with
   # the dev secret. Off by default everywhere else; `make run` is for development.
   export MANDAT_WIDGET_DEV_MODE=${MANDAT_WIDGET_DEV_MODE:-1}
+
+  check_ports 5055 "$RASA_PORT" "$ADMIN_PORT" || exit 1
 
   # Refuse to start when the configured sentence embedder or the decision model cannot load.
   $BIN/mandat check

@@ -67,3 +67,20 @@ def test_sourcing_the_script_starts_nothing():
                             env={**os.environ, "RUN_SH": str(RUN_SH)}, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "groups=0"
+
+
+def test_a_port_in_use_stops_make_run_before_it_starts_anything_with_a_danish_message():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            free_port = free.getsockname()[1]
+        script = f'source "$RUN_SH"; check_ports {free_port} {port} && echo free; echo "exit $?"'
+        result = subprocess.run(["bash", "-c", script], env={**os.environ, "RUN_SH": str(RUN_SH)},
+                                capture_output=True, text=True, timeout=30)
+    assert "free" not in result.stdout and "exit 1" in result.stdout, result
+    assert f"Port {port} er allerede i brug" in result.stderr and str(free_port) not in result.stderr
