@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Development tooling runs in dev mode (development secrets allowed; bot/config.py); production
 # processes are started without it and refuse development secrets.
-test test-fast eval eval-seeds bench bench-admin: export MANDAT_DEV_MODE := 1
+test test-fast eval eval-seeds bench bench-admin bench-scale memory: export MANDAT_DEV_MODE := 1
 
 .PHONY: help install spacy lexicon db train run test test-fast eval eval-seeds bench bench-admin lock clean
 
@@ -60,7 +60,7 @@ lexicon: var/lexicon/.built
 
 db: install
 	$(BIN)/mandat db upgrade
-	$(BIN)/mandat demo
+	$(BIN)/mandat demo --history
 	$(BIN)/mandat users demo
 
 # The model file name carries a hash of its inputs: it is trained only when
@@ -102,6 +102,18 @@ bench: train
 
 bench-admin: install
 	$(BIN)/python -m scripts.bench_admin
+
+# Data scale (issue 15): 1,000 units, 100,000 entries, 1,000,000 questions on SQLite and on PostgreSQL
+# (database mandatbot_bench on 127.0.0.1, dropped and refilled); retrieval p50/p95, admin page times and
+# the query plans of slow statements in reports/bench-scale.md (scripts/bench_scale.py).
+.PHONY: bench-scale memory
+bench-scale: spacy
+	$(BIN)/python -m scripts.bench_scale
+
+# Memory (RSS/PSS) of every process of `make run` and `make run-prod`, and what the Rasa server's memory is
+# made of (reports/memory.md; scripts/memory_report.py). Needs nginx, PostgreSQL, Redis and port 5055 free.
+memory: train
+	$(BIN)/python -m scripts.memory_report --ideas
 
 # Re-resolve every dependency together into the one lock file.
 lock:

@@ -264,6 +264,8 @@ class ValidateSlotMappings(ValidationAction):
         text = (tracker.latest_message.get("text") or "").strip()
         if intent not in PENDING_INTENTS or tracker.get_slot("unit") or metadata_unit(tracker):
             return {}
+        if tracker.active_loop_name == "story_form":  # a good story's text is never a question
+            return {}
         in_form = tracker.active_loop_name == "unit_form"
         if typed_payload(tracker) or not_a_question(text) or (in_form and not looks_like_question(text)):
             return {}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from bot.domain import DECISIONS, SELF_DECISIONS, Limit, convert
+from bot.localtime import danish_date
 from bot.quantities import Quantity, format_quantity
 from bot.rules import RuleCheck, as_payload, entry_exceptions, entry_limit, restriction_exception
 
@@ -319,6 +320,7 @@ def mandate_reply(
     follow_up: bool = False,
     restriction: str | None = None,
     check: "RuleCheck | None" = None,
+    review_due: bool = False,
 ) -> Reply:
     """The answer to a question from one entry.
 
@@ -335,13 +337,16 @@ def mandate_reply(
             (:func:`bot.restrictions.restriction_for`); the answer then leads with it.
         check: the question checked against the entry (:func:`bot.rules.check`): chooses the
             headline (:func:`verdict_for`); ``restriction`` is then ignored.
+        review_due: the entry is past its review date (:func:`bot.domain.review_status` ``due``):
+            the answer says so (:func:`review_notice`), right after the entry's summary.
 
     Returns:
         A :class:`Reply`; ``custom`` follows DESIGN.md: ``{"type": "mandate_answer",
         "mandate_id", "unit", "decision", ...}`` plus the card fields (badge, topic, conditions,
         limit, inform, how, source) and the verdict: ``verdict``, ``decides``, ``tone``
         (:data:`TONES`), ``exception`` (dict or None), ``limit`` ({"value", "unit"} or None),
-        ``quantity`` ({"value", "unit", "text"} or None).
+        ``quantity`` ({"value", "unit", "text"} or None), ``review_due`` (bool), ``review_by`` (ISO date
+        or None) and ``review_notice`` (the Danish line, or None).
     """
     if check is not None:
         verdict = verdict_for(entry, check)
@@ -365,6 +370,9 @@ def mandate_reply(
         lines.append("(I answer in Danish, the language of the catalogue.)")
     lines.append(f"{verdict.headline} Emne: {entry.topic}.")
     lines.append(entry.summary)
+    stale = review_notice(entry.review_by) if review_due and getattr(entry, "review_by", None) else None
+    if stale:
+        lines.append(stale)
     conditions = list(entry.conditions or [])
     if conditions:
         lines.append("Betingelser:\n" + "\n".join(f"• {c}" for c in conditions))
@@ -411,8 +419,18 @@ def mandate_reply(
         "exception": dict(exception) if exception else None,
         "limit": as_payload(limit),
         "quantity": as_payload(quantity),
+        "review_due": bool(stale),
+        "review_by": entry.review_by.isoformat() if stale else None,
+        "review_notice": stale,
     }
     return Reply("\n".join(lines), custom)
+
+
+def review_notice(review_by: dt.date) -> str:
+    """The answer's line about an entry past its review date: "Bemærk: reglen skulle have været
+    gennemgået senest 30. juni 2026. ..." (the entry still applies: it is in force)."""
+    return (f"Bemærk: reglen skulle have været gennemgået senest {danish_date(review_by)}, så den kan være "
+            "forældet. Spørg din leder, hvis du er i tvivl om, at den stadig gælder.")
 
 
 def no_answer_reply(
@@ -446,8 +464,8 @@ def no_answer_reply(
             "men den gælder ikke for din enhed."
         )
     lines.append(
-        "Jeg har gemt dit spørgsmål uden personoplysninger, så HR kan se det og få "
-        "beslutningskompetencen beskrevet."
+        "Jeg har gemt dit spørgsmål uden personoplysninger og sendt det til din leder (eller HR), så det "
+        "kan blive besvaret. Svaret får du her i chatten, næste gang du åbner den."
     )
     lines.append("Indtil da: spørg din nærmeste leder.")
     return Reply(" ".join(lines), {"type": "no_mandate", "question_id": question_id})

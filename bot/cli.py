@@ -135,18 +135,37 @@ def cmd_questions(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """Load the demo catalogue when the database has no units yet (or with --force)."""
+    """Load the demo catalogue when the database has no units yet (or with --force).
+
+    ``--history``: also add eight weeks of generated demo history (questions, feedback, good
+    stories, all marked as demo data; :mod:`bot.demo.history`) unless there is some already.
+    ``--remove-history``: delete the generated demo history (nothing else).
+    """
     from sqlalchemy import func, select
 
     from bot.db.models import Unit
+    from bot.demo.history import add_history, count_history, has_history, remove_history
 
+    if args.remove_history:
+        with _session() as session:
+            print(remove_history(session).summary("slettet"))
+        return 0
     with _session() as session:
         count = session.execute(select(func.count(Unit.id))).scalar()
     if count and not args.force:
         print(f"Kataloget har allerede {count} enheder; demo-kataloget indlæses ikke.")
-        return 0
-    args.file, args.replace, args.dry_run = str(DEMO_CATALOGUE), False, False
-    return cmd_import(args)
+        code = 0
+    else:
+        args.file, args.replace, args.dry_run = str(DEMO_CATALOGUE), False, False
+        code = cmd_import(args)
+    if code or not args.history:
+        return code
+    with _session() as session:
+        if has_history(session):
+            print(count_history(session).summary("findes allerede"))
+            return 0
+        print(add_history(session, get_settings().today()).summary())
+    return 0
 
 
 def cmd_build_lexicon(args) -> int:
@@ -370,6 +389,23 @@ def cmd_purge(args) -> int:
     return 0
 
 
+def cmd_mail(args) -> int:
+    """``mandat mail send|digest``: new questions to their leaders, or the weekly digest, now (bot/mailing.py).
+
+    Without ``MANDAT_SMTP_URL`` nothing is sent and the exit code is 0.
+    """
+    from bot.mail import MailError
+    from bot.mailing import send_digest, send_new_questions
+
+    try:
+        report = send_new_questions() if args.action == "send" else send_digest()
+    except (MailError, ValueError) as exc:
+        print(f"E-mail kunne ikke sendes: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mandat``."""
     parser = argparse.ArgumentParser(prog="mandat", description="Mandatbot: mandatkatalog og spørgsmål.")
@@ -403,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_db_upgrade)
     p = sub.add_parser("demo", help="indlæs demo-kataloget, hvis databasen er tom")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--history", action="store_true",
+                   help="tilføj otte ugers genereret demohistorik (markeret som demodata), hvis der ingen er")
+    p.add_argument("--remove-history", action="store_true", help="slet den genererede demohistorik")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("build-lexicon", help="byg dansk synonymordbog og engelsk-dansk ordliste (var/lexicon)")
     p.add_argument("--path", help="mappe (standard: MANDAT_LEXICON_DIR eller var/lexicon)")
@@ -431,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("purge", help="slet samtaler, spørgsmål og feedback ældre end MANDAT_RETENTION_DAYS")
     p.add_argument("--dry-run", action="store_true", help="vis kun, hvor meget der ville blive slettet")
     p.set_defaults(func=cmd_purge)
+    p = sub.add_parser("mail", help="e-mail: 'send' nye spørgsmål til deres ledere, 'digest' ugens oversigt")
+    p.add_argument("action", choices=["send", "digest"])
+    p.set_defaults(func=cmd_mail)
     return parser
 
 

@@ -8,9 +8,11 @@ admin app) imports these names instead of repeating them:
 * the units a limit can have (:data:`LIMIT_UNITS`) and which of them convert
   into each other (:func:`convert`);
 * the situations an entry can be the route for (:data:`ROUTES`);
-* when an entry is in force (:func:`in_force`);
+* when an entry is in force (:func:`in_force`), and that only published entries are
+  answered from (:func:`answerable`);
 * the review statuses of a stored question (:data:`QUESTION_STATUSES`) and
-  of an entry's review date (:func:`review_status`).
+  of an entry's review date (:func:`review_status`), and the period a confirmed entry
+  gets until its next review (:data:`REVIEW_PERIOD_MONTHS`, :func:`next_review_date`).
 """
 from __future__ import annotations
 
@@ -42,6 +44,24 @@ ENTRY_STATUSES = ("published", "draft", "pending")
 """Publication status of an entry: ``published`` (the bot answers from it), ``draft`` (a leader's
 unsaved-for-the-bot work, previewed as a card) or ``pending`` (awaiting an area leader's approval,
 where the municipality asks for it). Only published entries are ever answered from."""
+
+PUBLISHED = "published"
+"""The one :data:`ENTRY_STATUSES` value the bot answers from."""
+
+
+def answerable(status: str | None) -> bool:
+    """True when an entry of publication ``status`` may be answered from, listed or inherited.
+
+    Only published entries are: a draft or an entry awaiting approval is never ranked, never
+    listed ("Hvad må jeg selv bestemme?"), never inherited by the units below and hides no
+    entry above it. ``None`` (an entry built before statuses existed) counts as published.
+    """
+    return status is None or status == PUBLISHED
+
+NEGATIVE_FEEDBACK = ("down", "mistake")
+"""Feedback that disputes an answer: a thumbs-down (``down``) or "Fejl i svaret" (``mistake``).
+A disputed answer is not counted as "already yours" on the dashboard, in the LMU report, nor in
+the weekly counts the retention purge keeps."""
 
 STORY_STATUSES = ("new", "approved", "declined")
 """HR's review of a good story told in the chat: new, approved (shown on the dashboard and in
@@ -92,3 +112,24 @@ def review_status(review_by: dt.date | None, day: dt.date) -> str:
     if review_by is None:
         return "none"
     return "due" if review_by < day else "ok"
+
+
+REVIEW_PERIOD_MONTHS = 12
+"""When a leader confirms that an entry past its review date is still right ("Stadig rigtig"), its
+next review date is this many months after the day of the confirmation (:func:`next_review_date`)."""
+
+
+def next_review_date(day: dt.date, months: int = REVIEW_PERIOD_MONTHS) -> dt.date:
+    """``day`` plus ``months`` calendar months (the 29-31st become the month's last day when missing).
+
+    Raises:
+        ValueError: ``months`` is negative.
+    """
+    if months < 0:
+        raise ValueError(f"months must be >= 0, not {months!r}")
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    following = dt.date(year + (month == 12), month % 12 + 1, 1)
+    last = (following - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))

@@ -26,11 +26,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, column, delete, func, inspect, or_, select, table, update
+from sqlalchemy import and_, case, column, delete, func, inspect, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings, get_settings
-from bot.db.models import Feedback, Question, QuestionStat, utcnow
+from bot.db.models import Feedback, Question, QuestionStat, Story, utcnow
+from bot.domain import NEGATIVE_FEEDBACK
 from bot.privacy import pseudonym
 
 logger = logging.getLogger(__name__)
@@ -91,11 +92,16 @@ def _delete_question_ids(session: Session, ids: Sequence[int]) -> tuple[int, int
     counts: Counter = Counter()
     deleted_q = deleted_f = 0
     day = func.date(Question.asked_at)
+    # A disputed answer (thumbs-down or "Fejl i svaret") is kept without its decision: the dashboard
+    # does not count it as "already yours" before the purge, nor after.
+    disputed = select(Feedback.question_id).where(Feedback.value.in_(NEGATIVE_FEEDBACK),
+                                                  Feedback.question_id.is_not(None))
+    decision = case((Question.id.in_(disputed), None), else_=Question.decision)
     for chunk in _chunks(list(ids)):
         rows = session.execute(
-            select(day, Question.unit_id, Question.outcome, Question.decision, Question.mandate_id, func.count())
+            select(day, Question.unit_id, Question.outcome, decision, Question.mandate_id, func.count())
             .where(Question.id.in_(chunk))
-            .group_by(day, Question.unit_id, Question.outcome, Question.decision, Question.mandate_id)).all()
+            .group_by(day, Question.unit_id, Question.outcome, decision, Question.mandate_id)).all()
         for raw_day, unit_id, outcome, decision, mandate_id, n in rows:
             counts[(_monday(raw_day), unit_id, outcome, decision, mandate_id)] += n
         deleted_f += session.execute(delete(Feedback).where(Feedback.question_id.in_(chunk))).rowcount or 0
@@ -122,17 +128,19 @@ def delete_questions(session: Session, ids: Sequence[int]) -> tuple[int, int]:
 
 
 def delete_user_data(session: Session, user_id: str, key: str) -> tuple[int, int]:
-    """Delete every question and every feedback of the employee ``user_id`` (the Rasa sender id).
+    """Delete every question, feedback and good story of the employee ``user_id`` (the Rasa sender id).
 
     They are found by the pseudonym the service stored them under
     (:func:`bot.privacy.pseudonym` with ``key``). The dashboard's counts stay.
-    The caller commits. Returns (questions, feedback) deleted.
+    The caller commits. Returns (questions, feedback) deleted; the employee's stories
+    (:class:`bot.db.models.Story`, approved ones too) are deleted with them.
     """
     who = pseudonym(user_id, key)
     if who is None:
         return 0, 0
     questions, feedback = _delete_question_ids(session, _locked_ids(session, Question.user_pseudonym == who))
     feedback += session.execute(delete(Feedback).where(Feedback.user_pseudonym == who)).rowcount or 0
+    session.execute(delete(Story).where(Story.user_pseudonym == who))
     return questions, feedback
 
 
@@ -199,6 +207,12 @@ def purge(settings: Settings | None = None, *, now: dt.datetime | None = None, d
             questions, feedback = _delete_question_ids(session, _locked_ids(session, old, ~_linked()))
             feedback += session.execute(delete(Feedback).where(Feedback.created_at < cutoff)).rowcount or 0
             session.execute(update(Question).where(old, _linked(), Question.user_pseudonym.is_not(None))
+                            .values(user_pseudonym=None))
+            # Good stories: past the period, those HR did not approve go; approved ones (shared on the
+            # intranet with the teller's consent, redacted) stay without the teller's pseudonym.
+            old_story = Story.created_at < cutoff
+            session.execute(delete(Story).where(old_story, Story.status != "approved"))
+            session.execute(update(Story).where(old_story, Story.user_pseudonym.is_not(None))
                             .values(user_pseudonym=None))
     events, conversations = _tracker_counts(settings.tracker_db_url, cutoff_epoch)
     if not dry_run:

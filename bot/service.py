@@ -23,6 +23,8 @@ from bot.config import Settings, get_settings, require_production_secrets
 from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
 from bot.db.session import session_scope
 from bot.decide import Candidate, Decision, load_models
+from bot.domain import review_status
+from bot.domain import PUBLISHED
 from bot.embeddings import Embedder, PassageCache, get_embedder
 from bot.language import DanishAnalyzer, looks_like_follow_up
 from bot.privacy import pseudonym, redact
@@ -31,7 +33,7 @@ from bot.lexicon import Lexicon
 from bot.question import Question as ParsedQuestion, parse
 from bot.rules import RuleCheck, check as check_rules
 from bot.routes import detect_concern, route_answer
-from bot.retrieval import CatalogueIndex, Retriever, build_index
+from bot.retrieval import CatalogueIndex, EntryDoc, Retriever, build_index
 
 
 @dataclass
@@ -118,7 +120,8 @@ class MandateService:
         return session_scope(self.settings.database_url)
 
     def index(self, session: Session) -> CatalogueIndex:
-        """The retrieval index of the current catalogue (rebuilt after any change)."""
+        """The retrieval index of the current catalogue's published entries (rebuilt after any change,
+        a status change included; drafts and pending entries are left out by :func:`build_index`)."""
         fingerprint = (
             *session.execute(select(func.count(Mandate.id), func.max(Mandate.updated_at))).one(),
             session.execute(select(func.max(MandateHistory.id))).scalar(),
@@ -244,7 +247,8 @@ class MandateService:
         if entry is not None:
             return mandate_reply(entry, unit_name=unit_name_of(entry.unit_id), asker_unit_id=unit_id,
                                  amount_dkk=parsed.amount_dkk, english=parsed.english, question_id=qid,
-                                 follow_up=decision.reason == "follow_up", check=check)
+                                 follow_up=decision.reason == "follow_up", check=check,
+                                 review_due=self._review_due(entry))
         outside = entry_of(decision.outside.mandate_id) if (
             decision.outside and decision.reason == "other_unit") else None
         expired = outside is not None and not outside.in_force(self.settings.today())
@@ -345,7 +349,34 @@ class MandateService:
                 check = check_rules(self.parse(row.text), entry, embedder=self.embedder, analyzer=self.analyzer,
                                     lexicon=self.lexicon)
             return mandate_reply(entry, unit_name=entry.unit.name, asker_unit_id=unit_id,
-                                 question_id=question_id if own else None, check=check)
+                                 question_id=question_id if own else None, check=check,
+                                 review_due=self._review_due(entry))
+
+    def _review_due(self, entry: Mandate) -> bool:
+        """True when ``entry`` is past its review date today (:func:`bot.domain.review_status`)."""
+        return review_status(getattr(entry, "review_by", None), self.settings.today()) == "due"
+
+    def answer_card(self, session: Session, mandate_id: str, text: str, unit_id: str | None,
+                    question_id: int | None = None) -> Reply | None:
+        """The answer card the bot gives from entry ``mandate_id`` to the stored question ``text``
+        asked in ``unit_id``: checked against the entry's exceptions, conditions and limit
+        (:func:`bot.rules.check`) as a direct answer is; nothing is stored. Used to tell an asker
+        about an entry a leader linked or created for their question (:mod:`bot.notices`).
+
+        Args:
+            session: open session (the caller's).
+            question_id: put in the payload (for the card's feedback buttons).
+
+        Returns:
+            The :class:`bot.answers.Reply`, or None when the entry no longer exists.
+        """
+        entry = session.get(Mandate, mandate_id)
+        if entry is None:
+            return None
+        check = check_rules(self.parse(text), entry, embedder=self.embedder, analyzer=self.analyzer,
+                            lexicon=self.lexicon)
+        return mandate_reply(entry, unit_name=entry.unit.name if entry.unit else None, asker_unit_id=unit_id,
+                             question_id=question_id, check=check, review_due=self._review_due(entry))
 
     def list_entries(self, unit_id: str) -> Reply:
         """The unit's entries in force, grouped by who decides.
@@ -388,7 +419,8 @@ class MandateService:
         entry form, in no session) replaces the stored entry with its id, or is added when there
         is none. The same flow as :meth:`answer` (parse, retrieval and its calibrated decision,
         :func:`bot.rules.check`, :mod:`bot.answers`) runs on a throwaway index of that catalogue;
-        the cached index is left as it is. ``linked`` are question texts to treat as linked to
+        the cached index is left as it is. The draft is treated as published whatever its status
+        (a leader previews a draft as it will be answered); other drafts stay out. ``linked`` are question texts to treat as linked to
         the draft in the review queue (the review queue shows what a link would change). A
         message of concern is answered as :meth:`answer` answers it, with the saved catalogue's
         route (the draft takes no part).
@@ -418,7 +450,10 @@ class MandateService:
                 if embedder is not None and self._passages is None:
                     self._passages = PassageCache(embedder, Path(settings.var_dir) / "embeddings")
             names = [n for u in units.values() for n in (u.name, *(u.aliases or []))]
-            index = build_index(entries, self.analyzer, self.lexicon, names, learned,
+            # The draft is previewed as it would be answered once published, whatever its status.
+            docs = [EntryDoc.from_entry(e) for e in entries[:-1]] + [
+                dataclasses.replace(EntryDoc.from_entry(draft), status=PUBLISHED)]
+            index = build_index(docs, self.analyzer, self.lexicon, names, learned,
                                 passage_cache=self._passages)
             decision = self.retriever.retrieve(index, parsed, unit_id, unit_parents(session), settings.today())
             by_id = {e.id: e for e in entries}

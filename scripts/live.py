@@ -59,8 +59,11 @@ def model_path() -> Path:
 
 
 @contextlib.contextmanager
-def running_bot(env: dict[str, str], timeout_s: float = 240.0) -> Iterator[str]:
+def running_bot(env: dict[str, str], timeout_s: float = 240.0, stores: bool = False) -> Iterator[str]:
     """Run both servers with ``env`` added to the environment; yields the Rasa base URL.
+
+    ``stores``: use ``endpoints.yml``'s tracker store and lock store (the SQL tracker store on
+    ``MANDAT_TRACKER_DB_URL``, Redis when ``MANDAT_REDIS_URL`` is set); else Rasa's in-memory ones.
 
     Raises:
         RuntimeError: a server exited or did not answer within ``timeout_s`` seconds
@@ -69,7 +72,9 @@ def running_bot(env: dict[str, str], timeout_s: float = 240.0) -> Iterator[str]:
     action_port, rasa_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="mandat-live-"))
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n' + (
+        "tracker_store:\n  type: bot.channels.tracker_store.RedactingSQLTrackerStore\n"
+        "lock_store:\n  type: bot.channels.tracker_store.MandatLockStore\n" if stores else ""))
     full_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
                 "MANDAT_WARMUP": "1", **env}
     logs = {name: open(workdir / f"{name}.log", "w") for name in ("actions", "rasa")}

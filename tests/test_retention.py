@@ -204,3 +204,35 @@ def test_admin_app_redacts_its_logs(db_url, caplog):
         assert caplog.text.count("[CPR-NR]") == 2
     finally:
         uninstall_log_redaction()
+
+
+def test_good_stories_follow_the_retention_and_the_employees_deletion(db_url, monkeypatch, tmp_path):
+    """Past the period, stories HR did not approve are deleted and approved ones lose the teller's
+    pseudonym; "Slet min samtale" deletes every story of the employee, approved ones too."""
+    from bot.db.models import Story
+    from bot.db.session import new_session
+    from bot.privacy import pseudonym
+    from bot.retention import delete_user_data, purge
+
+    monkeypatch.setenv("MANDAT_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    monkeypatch.setenv("MANDAT_RETENTION_DAYS", "180")
+    old, new = NOW - dt.timedelta(days=200), NOW - dt.timedelta(days=10)
+    me = pseudonym("w-me", "key")
+    session = new_session(db_url)
+    session.add_all([
+        Story(created_at=old, what_happened="gammel ny", status="new", user_pseudonym="p1"),
+        Story(created_at=old, what_happened="gammel afvist", status="declined", user_pseudonym="p1"),
+        Story(created_at=old, what_happened="gammel godkendt", status="approved", may_share=True, user_pseudonym="p1"),
+        Story(created_at=new, what_happened="min nye", status="new", user_pseudonym=me),
+        Story(created_at=new, what_happened="min godkendte", status="approved", may_share=True, user_pseudonym=me),
+        Story(created_at=new, what_happened="andens", status="new", user_pseudonym="p2"),
+    ])
+    session.commit()
+    purge(now=NOW)
+    session.expire_all()
+    left = {s.what_happened: s.user_pseudonym for s in session.execute(select(Story)).scalars()}
+    assert left == {"gammel godkendt": None, "min nye": me, "min godkendte": me, "andens": "p2"}
+    delete_user_data(session, "w-me", "key")
+    session.commit()
+    assert sorted(s.what_happened for s in session.execute(select(Story)).scalars()) == ["andens", "gammel godkendt"]
+    session.close()

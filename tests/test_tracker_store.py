@@ -214,3 +214,34 @@ def test_rasa_server_log_redaction_installed_by_the_store_module(caplog):
         assert CPR not in caplog.text and "[CPR-NR]" in caplog.text
     finally:
         uninstall_log_redaction()
+
+
+def test_a_database_error_fails_the_message_instead_of_an_empty_conversation_in_memory():
+    """Rasa's FailSafeTrackerStore would go on with a new, empty conversation in memory when the
+    database is down (the user is asked for their unit again, nothing is stored); fail_loudly makes
+    the error reach the channel, which answers "prøv igen" (bot.channels.fallback)."""
+    from types import SimpleNamespace
+
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.channels.tracker_store import TrackerStoreUnavailable, fail_loudly
+
+    class DatabaseDown(InMemoryTrackerStore):
+        async def retrieve(self, sender_id):
+            raise ConnectionError("connection to server at 127.0.0.1 refused")
+
+        async def save(self, tracker):
+            raise ConnectionError("connection to server at 127.0.0.1 refused")
+
+    domain = Domain.empty()
+    agent = SimpleNamespace(tracker_store=FailSafeTrackerStore(DatabaseDown(domain)))
+    assert asyncio.run(agent.tracker_store.retrieve("anna")) is None  # Rasa's default: amnesia
+    fail_loudly(agent)
+    fail_loudly(agent)  # idempotent
+    with pytest.raises(TrackerStoreUnavailable, match="ConnectionError: connection to server"):
+        asyncio.run(agent.tracker_store.retrieve("anna"))
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(agent.tracker_store.save(DialogueStateTracker("anna", [])))
+    fail_loudly(None)  # no agent yet (the model is still loading): nothing to do

@@ -59,3 +59,20 @@ def test_units_are_found_by_name_alias_id_and_with_typos(acceptance_db, session)
     assert match_unit("jeg arbejder på Lindhoej Kommune", units) == "lindhoej-kommune"
     assert match_unit("det ved jeg ikke", units) is None
     assert match_unit("", units) is None
+
+
+def test_drafts_and_pending_entries_are_not_inherited_and_hide_nothing(acceptance_db, session):
+    from bot.db.models import Mandate
+
+    # A draft on the area: not inherited by the units below. A pending override on a team: the area's
+    # entry still applies there.
+    session.get(Mandate, "sob-sikker-mail").status = "draft"
+    session.get(Mandate, "lyngbo-koersel").status = "pending"
+    session.commit()
+    assert "sob-sikker-mail" not in ids(session, "jobcenter-lindhoej")
+    assert "sob-sikker-mail" not in ids(session, "social-og-beskaeftigelse")
+    lyngbo = ids(session, "bostedet-lyngbo")
+    assert "lyngbo-koersel" not in lyngbo and "sob-koersel-borger" in lyngbo
+    session.get(Mandate, "sob-sikker-mail").status = "published"
+    session.commit()
+    assert "sob-sikker-mail" in ids(session, "jobcenter-lindhoej")

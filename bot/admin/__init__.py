@@ -81,10 +81,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             and ``MANDAT_ADMIN_SESSION_MAX_H``; ``MANDAT_CLOCK`` (Unix seconds,
             for sessions and login throttling) to ``time.time``; ``PURGE_DAILY`` (start the
             daily retention purge) to ``MANDAT_PURGE_DAILY`` when ``config``
-            is None (the server process), else to False (tests).
+            is None (the server process), else to False (tests); ``MAIL_SENDER`` (start the mail
+            sender, :class:`bot.mailing.MailSender`) to whether ``MANDAT_SMTP_URL`` is set when
+            ``config`` is None, else to False.
     """
     install_log_redaction()
-    from bot.admin import audit, auth, common, dashboard, demo, entries, questions, transfer, users
+    from bot.admin import audit, auth, common, dashboard, demo, entries, questions, report, transfer, users
+    from bot.admin import inbox
+    from bot.admin import stories
+    from bot.admin import drafts, mapping
 
     settings = get_settings()
     app = Flask(__name__)
@@ -103,6 +108,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         JSON_AS_ASCII=False,
         PURGE_DAILY=settings.purge_daily if config is None else False,
+        MAIL_SENDER=bool(settings.smtp_url) if config is None else False,
     )
     app.config.update(config or {})
     # Outside dev mode: no development secrets (a SECRET_KEY passed in config counts as set).
@@ -118,11 +124,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     auth.init_app(app)
     common.init_app(app)
-    for module in (auth, entries, transfer, questions, dashboard, users, demo, audit):
+    for module in (auth, entries, transfer, questions, dashboard, report, users, demo, audit):
         app.register_blueprint(module.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(stories.bp)
+    app.register_blueprint(drafts.bp)
+    app.register_blueprint(mapping.bp)
 
     if app.config["PURGE_DAILY"]:
         start_daily_purge(app.config["MANDAT_SETTINGS"])
+    if app.config["MAIL_SENDER"]:
+        start_mail_sender(app.config["MANDAT_SETTINGS"])
 
     @app.teardown_appcontext
     def _close_session(_exc):
@@ -148,3 +160,18 @@ def start_daily_purge(settings) -> "object":
         thread.start()
         _purge_thread[:] = [thread]
     return _purge_thread[0]
+
+
+_mail_thread: list = []
+
+
+def start_mail_sender(settings) -> "object":
+    """Start this process's mail sender once (:class:`bot.mailing.MailSender`: new questions to their
+    leaders every few minutes, the weekly digest); later calls return the running one."""
+    from bot.mailing import MailSender
+
+    if not _mail_thread or not _mail_thread[0].is_alive():
+        thread = MailSender(settings)
+        thread.start()
+        _mail_thread[:] = [thread]
+    return _mail_thread[0]

@@ -43,6 +43,11 @@ ACTION_LABELS = {
     "question.status": "Status på spørgsmål",
     "question.link": "Spørgsmål tilknyttet post",
     "question.delete": "Spørgsmål slettet",
+    "story.status": "Status på god historie",
+    "question.reply": "Spørgsmål besvaret med et kort svar",
+    "entry.review": "Post bekræftet: stadig rigtig",
+    "user.email": "Egen e-mailadresse ændret",
+    "mail.digest": "Ugentlig oversigt sendt på e-mail",
 }
 """Danish labels of the actions (an unknown action is shown as it is)."""
 
@@ -51,6 +56,7 @@ ACTION_GROUPS = {
     "entry": "Alle ændringer af poster",
     "user": "Alle ændringer af brugere",
     "question": "Alle ændringer af spørgsmål",
+    "story": "Alle ændringer af gode historier",
 }
 """Filter groups: every action that starts with ``<group>.``."""
 

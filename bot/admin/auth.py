@@ -275,7 +275,8 @@ class CurrentUser(UserMixin):
     def access(self) -> Access:
         """The user's permissions (computed once per request)."""
         if self._access is None:
-            self._access = Access.for_user(self.row, unit_tree().parents)
+            self._access = Access.for_user(self.row, unit_tree().parents,
+                                           hr_can_create=current_app.config["MANDAT_SETTINGS"].hr_can_create)
         return self._access
 
 

@@ -2,6 +2,11 @@
 
 Every chart carries its numbers on the bars or points, so it is readable
 without hovering, printed, or as a screenshot.
+
+From the first day: the weekly charts start at the week of the first question
+(:func:`first_week_index`; at least :data:`MIN_WEEKS` weeks are shown), and a
+share per week is drawn as a line only from :data:`MIN_POINTS` weeks with
+questions; below that the chart says "For få data".
 """
 from __future__ import annotations
 
@@ -13,8 +18,23 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-BLUE, LIGHT, GREEN, ORANGE, GREY = "#1f5f9e", "#a9c6e8", "#2e7d32", "#e07b00", "#6b7280"
+BLUE, LIGHT, GREEN, ORANGE, GREY, RED = "#1f5f9e", "#a9c6e8", "#2e7d32", "#e07b00", "#6b7280", "#b42318"
 WIDTH, HEIGHT, DPI = 11.0, 3.6, 100
+MIN_WEEKS = 4
+"""The weekly charts show at least this many weeks (also on the first day)."""
+MIN_POINTS = 3
+"""A share per week is drawn from this many weeks with questions; with fewer: "For få data"."""
+
+
+def first_week_index(weeks: Sequence[dt.date], first_day: dt.date | None, minimum: int = MIN_WEEKS) -> int:
+    """Where the time axis starts in ``weeks`` (Mondays, oldest first): at the week of ``first_day``
+    (the first question ever), so a new installation does not show months of empty weeks, but
+    never later than ``minimum`` weeks before the last one. 0 when ``first_day`` is None or older."""
+    if not weeks or first_day is None:
+        return 0
+    monday = first_day - dt.timedelta(days=first_day.weekday())
+    index = next((i for i, week in enumerate(weeks) if week >= monday), len(weeks))
+    return max(0, min(index, len(weeks) - minimum))
 
 
 def _figure(height: float = HEIGHT) -> tuple[Figure, object]:
@@ -40,13 +60,14 @@ def _empty(ax, text: str = "Ingen data i perioden") -> None:
 
 
 def week_label(monday: dt.date) -> str:
-    """``"uge 47"`` with the year under the first week of a year."""
+    """The ISO week number of ``monday``, e.g. ``"47"``."""
     week = monday.isocalendar()[1]
     return f"{week}"
 
 
-def _week_ticks(ax, weeks: Sequence[dt.date]) -> None:
+def _week_ticks(ax, weeks: Sequence[dt.date], started: dt.date | None = None) -> None:
     ax.set_xticks(range(len(weeks)))
+    ax.set_xlim(-0.6, len(weeks) - 0.4)
     labels = []
     for i, monday in enumerate(weeks):
         label = week_label(monday)
@@ -54,11 +75,17 @@ def _week_ticks(ax, weeks: Sequence[dt.date]) -> None:
             label += f"\n{monday.isocalendar()[0]}"
         labels.append(label)
     ax.set_xticklabels(labels, fontsize=8)
-    ax.set_xlabel("Uge", fontsize=9)
+    label = "Uge"
+    if started is not None:
+        label += f" (første spørgsmål {started.day}.{started.month}.{started.year})"
+    ax.set_xlabel(label, fontsize=9)
 
 
-def questions_per_week(weeks: Sequence[dt.date], answered: Sequence[int], unanswered: Sequence[int]) -> bytes:
-    """Stacked bars: answered and unanswered questions per week, totals on top."""
+def questions_per_week(weeks: Sequence[dt.date], answered: Sequence[int], unanswered: Sequence[int],
+                       started: dt.date | None = None) -> bytes:
+    """Stacked bars: answered and unanswered questions per week, totals on top.
+
+    ``started``: the day of the first question, named under the axis when given."""
     fig, ax = _figure()
     if not weeks or not any(answered) and not any(unanswered):
         _empty(ax)
@@ -73,17 +100,27 @@ def questions_per_week(weeks: Sequence[dt.date], answered: Sequence[int], unansw
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Antal", fontsize=9)
     ax.margins(y=0.15)
-    _week_ticks(ax, weeks)
+    _week_ticks(ax, weeks, started)
     ax.legend(frameon=False, fontsize=9, loc="upper left", ncol=2, bbox_to_anchor=(0, 1.02))
     return _png(fig)
 
 
 def share_per_week(weeks: Sequence[dt.date], shares: Sequence[float | None], counts: Sequence[int],
-                   title: str, colour: str = GREEN) -> bytes:
-    """A share (0..1) per week as a line with the value at every point; weeks without data are gaps."""
+                   title: str, colour: str = GREEN, started: dt.date | None = None) -> bytes:
+    """A share (0..1) per week as a line with the value at every point; weeks without data are gaps.
+
+    With fewer than :data:`MIN_POINTS` weeks with questions (``counts``) the chart says "For få data"
+    (and how many weeks there are) instead of drawing a line through one or two points."""
     fig, ax = _figure()
     if not weeks or not any(counts):
         _empty(ax)
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+        return _png(fig)
+    points = sum(1 for c in counts if c)
+    if points < MIN_POINTS:
+        _empty(ax, f"For få data: en udvikling vises fra {MIN_POINTS} uger med spørgsmål "
+                   f"(nu {points} {'uge' if points == 1 else 'uger'}).")
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
         return _png(fig)
     x = list(range(len(weeks)))
     y = [s * 100 if s is not None else float("nan") for s in shares]
@@ -101,17 +138,22 @@ def share_per_week(weeks: Sequence[dt.date], shares: Sequence[float | None], cou
     ax.set_ylim(0, 109)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
-    _week_ticks(ax, weeks)
+    _week_ticks(ax, weeks, started)
     return _png(fig)
 
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[float], title: str, *,
-                    notes: Sequence[str] | None = None, percent: bool = False, colour: str = BLUE) -> bytes:
-    """Horizontal bars, largest on top, each with its value (and a note such as "n=40")."""
+                    notes: Sequence[str] | None = None, percent: bool = False, colour: str = BLUE,
+                    empty: str = "Ingen data i perioden") -> bytes:
+    """Horizontal bars, largest on top, each with its value (and a note such as "n=40").
+
+    ``labels`` may be user text (question themes): drawn literally, never as matplotlib mathtext.
+    ``empty``: the text shown when there are no bars."""
     rows = max(len(labels), 1)
     fig, ax = _figure(height=max(2.2, 0.42 * rows + 1.0))
     if not labels:
-        _empty(ax)
+        _empty(ax, empty)
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
         return _png(fig)
     y = list(range(len(labels)))[::-1]
     shown = [v * 100 for v in values] if percent else list(values)
@@ -135,4 +177,7 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], title: str, 
 
 
 def _shorten(text: str, limit: int = 42) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to ``limit`` characters, with ``$`` escaped (it would start matplotlib's mathtext)."""
+    text = " ".join(text.split())
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("$", r"\$")

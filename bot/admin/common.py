@@ -30,6 +30,9 @@ ROLE_LABELS = {"leader": "Leder", "hr": "HR", "admin": "Administrator"}
 STATUS_LABELS = {"new": "Ny", "answered": "Besvaret", "not_relevant": "Ikke relevant"}
 """Review statuses of a question in the queue."""
 
+ENTRY_STATUS_LABELS = {"published": "Offentliggjort", "draft": "Kladde", "pending": "Afventer godkendelse"}
+"""Publication statuses of an entry (:data:`bot.domain.ENTRY_STATUSES`), as shown in the app."""
+
 FIELD_LABELS = {
     "id": "Id",
     "unit": "Enhed",
@@ -60,6 +63,7 @@ FIELD_LABELS = {
     "name": "Navn",
     "parent": "Overordnet enhed",
     "aliases": "Andre navne",
+    "status": "Status",
 }
 """Danish labels of the catalogue fields (format v2 and the v1 ``limit_dkk``), the entry form's limit
 inputs (``limit_value``, ``limit_unit``) and the unit fields: the one source of field labels in the app."""

@@ -18,17 +18,23 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from bot.admin.common import settings
+from bot.admin.common import settings, unit_tree
 from bot.channels.identity import issue_token
 
 bp = Blueprint("demo", __name__)
 
 DEMO_EMPLOYEES = {
     "anna": ("anna.andersen", "Anna Andersen", "hjemmeplejen-syd", "social- og sundhedshjælper"),
-    "bo": ("bo.berg", "Bo Berg", "tandplejen", "tandplejer"),
+    "dorthe": ("dorthe.nielsen", "Dorthe Nielsen", "hjemmeplejen-nord", "social- og sundhedsassistent"),
+    "erik": ("erik.jensen", "Erik Jensen", "plejecenter-egely", "sygeplejerske"),
     "carla": ("carla.christensen", "Carla Christensen", "dagtilbud-solsikken", "pædagog"),
+    "fatima": ("fatima.hassan", "Fatima Hassan", "dagplejen", "dagplejer"),
+    "bo": ("bo.berg", "Bo Berg", "tandplejen", "tandplejer"),
+    "gustav": ("gustav.madsen", "Gustav Madsen", "vej-og-park", "anlægsgartner"),
+    "helle": ("helle.soerensen", "Helle Sørensen", "byg-og-miljoe", "byggesagsbehandler"),
 }
-"""Demo employees: key -> (employee id, display name, unit id, job)."""
+"""Demo employees, one in every team of the demo catalogue (``bot/demo/catalogue.yaml``: every unit
+without units below it): key -> (employee id, display name, unit id, job)."""
 
 TOKEN_MINUTES = 30
 
@@ -53,7 +59,7 @@ def page():
     token_url = "/demo/token?" + urlencode({"employee": employee_id, "unit": unit, "name": name})
     response = current_app.make_response(render_template(
         "demo.html", dev_mode=dev_mode, employees=DEMO_EMPLOYEES, current=key, name=name, job=job,
-        unit=unit, server=server, token_url=token_url))
+        unit=unit, unit_names=unit_tree().names, server=server, token_url=token_url))
     socket = urlsplit(server)
     ws = f"{'wss' if socket.scheme == 'https' else 'ws'}://{socket.netloc}"
     response.headers["Content-Security-Policy"] = (

@@ -25,11 +25,13 @@ from bot.admin.forms import (
     values_to_form,
 )
 from bot.admin.preview import draft_answer, saved_answer
-from bot.catalogue.edit import EditConflict, mandate_values, save_mandate
+from bot.admin.drafts import card_message, publish_status, requested_status, status_action, status_message
+from bot.catalogue.edit import EditConflict, mandate_values, save_mandate, set_status
 from bot.catalogue.schema import EXCEPTION_SYNTAX, MANDATE_FIELDS, MandateSpec
 from bot.catalogue.tree import ancestors, descendants
 from bot.db.models import DECISIONS, Mandate, MandateHistory, Question, utcnow
-from bot.domain import LIMIT_UNITS
+from bot.domain import LIMIT_UNITS, PUBLISHED
+from bot.inbox import mark_answered
 
 bp = Blueprint("entries", __name__)
 
@@ -41,6 +43,7 @@ SHOW_FILTERS = {
     "gennemgang": "Gennemgang overskredet",
     "tilsidesaetter": "Tilsidesætter en overordnet post",
     "arvet": "Arvet ovenfra (kun læse)",
+    "kladder": "Kladder og poster, der afventer godkendelse",
 }
 MAX_QUESTION_LINKS = 200
 _override_lock = threading.Lock()
@@ -95,7 +98,7 @@ def overriding_ids() -> frozenset[str]:
 def entry_flags(entries: list[Mandate]) -> dict[str, dict[str, Any]]:
     """Per entry: ``expired``, ``not_yet``, ``review_due``, ``overrides`` (the
     parent entry it overrides), ``overridden_in`` (units below with their own
-    entry for the topic) and ``editable``."""
+    entry for the topic), ``editable`` and ``status`` (publication: :data:`bot.domain.ENTRY_STATUSES`)."""
     parents = unit_tree().parents
     access = current().access
     day = today()
@@ -125,6 +128,7 @@ def entry_flags(entries: list[Mandate]) -> dict[str, dict[str, Any]]:
             "overrides": overrides,
             "overridden_in": below,
             "editable": access.can_edit_unit(entry.unit_id),
+            "status": entry.status or PUBLISHED,
         }
     return flags
 
@@ -161,14 +165,17 @@ def _render_form(form: EntryForm, *, mode: str, entry: Mandate | None = None, ve
                  draft_preview: dict[str, Any] | None = None):
     tree = unit_tree()
     access = current().access
-    choices = tree.choices(access.editable)
+    # HR creating from questions (hr_can_create) may choose any unit; everyone else the units they edit.
+    creatable = None if (mode == "new" and questions and access.can_create_unit("", True)) else access.editable
+    choices = tree.choices(creatable)
     return render_template(
         "entry_form.html", form=form, mode=mode, entry=entry, version=version, unit_choices=choices,
         labels=FIELD_LABELS, limit_units=LIMIT_UNITS, route_labels=ROUTE_LABELS,
         exception_labels=EXCEPTION_DECISION_LABELS, exception_syntax=EXCEPTION_SYNTAX,
         decisions=DECISIONS, questions=questions or [], question_ids=",".join(str(q.id) for q in questions or []),
         question_texts=Counter(q.text.strip() for q in questions or []).most_common(),
-        preview_units=tree.choices(access.editable), copied_from=copied_from, draft_preview=draft_preview,
+        preview_units=choices, copied_from=copied_from, draft_preview=draft_preview,
+        publish_to=publish_status(access, form.values.get("unit", "").strip() or (entry.unit_id if entry else "")),
         preview_url=url_for("entries.preview_edit", mandate_id=entry.id) if mode == "edit" else url_for(
             "entries.preview_new"),
     ), status
@@ -214,10 +221,11 @@ def _flash_limit_warnings(spec: MandateSpec) -> None:
 
 
 def _link_questions(questions: list[Question], mandate_id: str) -> None:
+    """Mark ``questions`` answered by the new entry (:func:`bot.inbox.mark_answered`: the askers of the
+    unanswered ones are told in the chat)."""
     now, who = utcnow(), current().username
     for question in questions:
-        question.resolved_mandate_id = mandate_id
-        question.status, question.status_by, question.status_at = "answered", who, now
+        mark_answered(question, who, mandate_id=mandate_id, now=now)
 
 
 # -- routes -----------------------------------------------------------------
@@ -261,6 +269,8 @@ def list_entries():
         where.append(or_(Mandate.valid_to < day, Mandate.valid_from > day))
     elif show == "gennemgang":
         where.append(and_(Mandate.review_by < day, or_(Mandate.valid_to.is_(None), Mandate.valid_to >= day)))
+    elif show == "kladder":
+        where.append(Mandate.status != PUBLISHED)
     elif show == "arvet" and access.editable is not None:
         where.append(Mandate.unit_id.not_in(sorted(access.editable)))
     order = (Mandate.unit_id, Mandate.topic, Mandate.id)
@@ -302,15 +312,22 @@ def view(mandate_id: str):
                            format_limit=format_limit,
                            items=_history_items(history), tree=unit_tree(), linked=linked,
                            can_override=bool(local_units),
-                           retire_default=(today() - dt.timedelta(days=1)).isoformat())
+                           retire_default=(today() - dt.timedelta(days=1)).isoformat(),
+                           card=card_message(entry) if entry.status != PUBLISHED else None,
+                           publish_to=publish_status(access, entry.unit_id),
+                           can_approve=access.can_approve_unit(entry.unit_id))
 
 
 @bp.route("/poster/ny", methods=["GET", "POST"])
 @login_required()
 def new():
-    """Create an entry (optionally copied from an inherited one, or from questions)."""
+    """Create an entry (optionally copied from an inherited one, or from questions), published or as a draft.
+
+    HR creates entries from questions when the municipality allows it (``hr_can_create``).
+    """
     access = current().access
-    if not access.can_edit_any:
+    from_questions = bool(_question_ids(request.values.get("spoergsmaal") or request.values.get("question_ids")))
+    if not access.can_create_any(from_questions):
         forbidden("Du har ikke ret til at oprette poster. En administrator kan give HR-brugere redigeringsret.")
     tree = unit_tree()
     if request.method == "GET":
@@ -337,14 +354,14 @@ def new():
             unit = max(counts, key=counts.get) if counts else ""
         if copied_from and not access.can_edit_unit(unit):
             unit = next((u for u in (access.editable or []) if source.unit_id in ancestors(u, tree.parents)), "")
-        values["unit"] = unit if access.can_edit_unit(unit) else ""
+        values["unit"] = unit if access.can_create_unit(unit, bool(questions)) else ""
         return _render_form(EntryForm(values), mode="new", questions=questions, copied_from=copied_from)
 
     form = _form_from_request()
     questions = _visible_questions(_question_ids(request.form.get("question_ids")))
     unit = form.values.get("unit", "").strip()
-    if unit in tree.parents:
-        require_edit(unit)
+    if unit in tree.parents and not access.can_create_unit(unit, bool(questions)):
+        forbidden("Du kan kun oprette poster for dine egne enheder og enhederne under dem.")
     if not form.values["id"].strip() and form.values.get("topic", "").strip():
         form.values["id"] = _unique_id(slugify(form.values["topic"]))
     form.values["id"] = form.values["id"].strip()
@@ -354,15 +371,23 @@ def new():
         spec = None
     if spec is None:
         return _render_form(form, mode="new", questions=questions, status=400)
+    spec.status = requested_status(access, spec.unit, None, request.form.get("gem"))
     save_mandate(db(), spec, changed_by=current().username)
-    _link_questions(questions, spec.id)
-    audit.record(db(), current(), "entry.create", spec.id, {"unit": spec.unit, "questions": [q.id for q in questions]})
+    if spec.status == PUBLISHED:  # a draft answers nobody: its questions stay in the queue
+        _link_questions(questions, spec.id)
+    audit.record(db(), current(), "entry.create", spec.id, {"unit": spec.unit, "status": spec.status,
+                                                           "questions": [q.id for q in questions]})
     try:
         db().commit()
     except IntegrityError:
         db().rollback()
         form.error("id", "Der findes allerede en post med dette id. Vælg et andet.")
         return _render_form(form, mode="new", questions=questions, status=400)
+    if spec.status != PUBLISHED:
+        flash(status_message(spec.status) + (" Spørgsmålene er ikke markeret som besvaret endnu." if questions else ""),
+              "success")
+        _flash_limit_warnings(spec)
+        return redirect(url_for("entries.view", mandate_id=spec.id))
     message = "Posten er oprettet. Botten svarer ud fra den med det samme."
     if questions:
         message += (f" {len(questions)} spørgsmål er markeret som besvaret af den; spørger nogen igen på samme "
@@ -389,13 +414,23 @@ def edit(mandate_id: str):
     spec = validate_form(form, unit_tree().parents)
     if spec is None:
         return _render_form(form, mode="edit", entry=entry, version=version, status=400)
+    old_status = entry.status or PUBLISHED
+    status = requested_status(current().access, spec.unit, old_status, request.form.get("gem"))
     try:
         result = save_mandate(db(), spec, changed_by=current().username, expected_version=version)
         audit.record(db(), current(), "entry.update", mandate_id, {"fields": audit.pending_fields(db(), mandate_id)})
+        if status != old_status:
+            set_status(db(), mandate_id, status, current().username, status_action(old_status, status))
         db().commit()
     except (EditConflict, StaleDataError):
         return _conflict(spec_values(spec), mandate_id)
-    if result == "unchanged":
+    if status != old_status:
+        flash(status_message(status), "success")
+        _flash_limit_warnings(spec)
+    elif status != PUBLISHED:
+        flash("Ændringerne er gemt. " + ("Posten er stadig en kladde: botten bruger den ikke."
+                                         if status == "draft" else "Posten afventer stadig godkendelse."), "success")
+    elif result == "unchanged":
         flash("Der var ingen ændringer at gemme.", "info")
     else:
         flash("Ændringerne er gemt. Botten svarer ud fra dem med det samme.", "success")
@@ -476,7 +511,7 @@ def preview():
 @login_required()
 def preview_new():
     """"Forhåndsvis svar" on the new-entry form: the answer with the unsaved entry added to the catalogue."""
-    if not current().access.can_edit_any:
+    if not current().access.can_create_any(bool(_question_ids(request.form.get("question_ids")))):
         forbidden("Du har ikke ret til at oprette poster. En administrator kan give HR-brugere redigeringsret.")
     return _preview_draft(None)
 
@@ -502,11 +537,12 @@ def _preview_draft(entry: Mandate | None):
     tree = unit_tree()
     form = _form_from_request(entry.id if entry is not None else None)
     unit = form.values.get("unit", "").strip()
-    if unit in tree.parents:
+    from_questions = entry is None and bool(_question_ids(request.form.get("question_ids")))
+    if unit in tree.parents and not access.can_create_unit(unit, from_questions):
         require_edit(unit)
     question = (request.form.get("preview_question") or "").strip()[:500]
     asker = (request.form.get("preview_unit") or unit).strip()
-    if asker in tree.parents and not access.can_edit_unit(asker):
+    if asker in tree.parents and not access.can_create_unit(asker, from_questions):
         forbidden("Du kan kun forhåndsvise svar for dine egne enheder og enhederne under dem.")
     if entry is None:
         form.values["id"] = form.values.get("id", "").strip()

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from markupsafe import Markup, escape
 
 from bot.admin.common import FIELD_LABELS, field_label
+from bot.catalogue.columns import slugify as _slugify
 from bot.catalogue.edit import assign, spec_values as _spec_values
 from bot.catalogue.schema import (
     DATE_FIELDS, LIST_FIELDS, MANDATE_FIELDS, CatalogueValidationError, MandateSpec, format_exception,
@@ -48,7 +49,6 @@ WARN_FIELDS = ("summary", "conditions", "how", "inform")
 _LIMIT_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)$")
 _AMOUNT = re.compile(r"^\s*(?:kr\.?\s*)?(\d{1,3}(?:[.\s]\d{3})+|\d+)(?:,\d{1,2})?\s*(?:kr\.?|kroner|,-)?\s*$",
                      re.IGNORECASE)
-_SLUG_CHARS = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ü": "u", "ö": "oe", "ä": "ae"})
 
 
 @dataclass
@@ -264,10 +264,9 @@ def draft_entry(spec: MandateSpec) -> Mandate:
 
 
 def slugify(text: str, max_len: int = 48) -> str:
-    """A catalogue id from free text: ``"Køb af blomster"`` -> ``"koeb-af-blomster"``."""
-    text = (text or "").lower().translate(_SLUG_CHARS)
-    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    return slug[:max_len].strip("-") or "post"
+    """A catalogue id from free text: ``"Køb af blomster"`` -> ``"koeb-af-blomster"``
+    (:func:`bot.catalogue.columns.slugify`, which a spreadsheet import uses too)."""
+    return _slugify(text, max_len)
 
 
 def spec_values(spec: MandateSpec) -> dict[str, Any]:
@@ -320,12 +319,14 @@ def exception_text(item: Mapping[str, Any]) -> str:
 def display(name: str, value: Any) -> str:
     """A field value as plain Danish text (lists one item per line, decisions, routes, limits and
     exceptions in words)."""
-    from bot.admin.common import DECISION_LABELS
+    from bot.admin.common import DECISION_LABELS, ENTRY_STATUS_LABELS
 
     if name == "decision" and value in DECISION_LABELS:
         return DECISION_LABELS[value]
     if name == "route" and value in ROUTE_LABELS:
         return ROUTE_LABELS[value]
+    if name == "status" and value in ENTRY_STATUS_LABELS:
+        return ENTRY_STATUS_LABELS[value]
     if name == "limit" and isinstance(value, dict):
         return format_limit(value)
     if name == "exceptions" and isinstance(value, list):

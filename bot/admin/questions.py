@@ -29,6 +29,7 @@ from bot.admin.common import (
 from bot.admin.grouping import DEFAULT_THRESHOLD, group_texts
 from bot.admin.preview import LinkPreview, link_preview
 from bot.catalogue.tree import descendants
+from bot.inbox import clear_answer, mark_answered
 from bot.db.models import QUESTION_STATUSES, Feedback, Mandate, Question, utcnow
 
 bp = Blueprint("questions", __name__)
@@ -387,11 +388,13 @@ def set_status():
             return _render_link(rows, entry, request.form.get("next") or "", status=409)
     now, who = utcnow(), current().username
     for question in rows:
+        if status == "answered" and mandate_id:  # the asker is told in the chat (bot.inbox, bot.notices)
+            mark_answered(question, who, mandate_id=mandate_id, now=now)
+            continue
         question.status, question.status_by, question.status_at = status, who, now
-        if status == "answered" and mandate_id:
-            question.resolved_mandate_id = mandate_id
-        elif status != "answered":
+        if status != "answered":
             question.resolved_mandate_id = None
+            clear_answer(question)
     audit.record(db(), current(), "question.link" if status == "answered" and mandate_id else "question.status",
                  ",".join(str(q.id) for q in rows)[:200], {"status": status, "mandate": mandate_id})
     db().commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from bot.admin import audit
 from bot.admin.access import Access
 from bot.admin.auth import current, login_required, require_read
 from bot.admin.common import db, forbidden, today, unit_tree
+from bot.admin.drafts import publish_status
 from bot.admin.forms import FieldDiff, diff_values, spec_values
 from bot.admin.xlsx import read_catalogue, write_catalogue
 from bot.catalogue.edit import mandate_values
@@ -30,6 +32,7 @@ from bot.catalogue.schema import (
 )
 from bot.catalogue.tree import descendants
 from bot.db.models import Mandate, Unit
+from bot.domain import PUBLISHED
 
 bp = Blueprint("transfer", __name__)
 
@@ -112,6 +115,22 @@ def check_rights(catalogue: Catalogue, doc: Any, file: str, access: Access, repl
     return errors
 
 
+def pending_where_needed(catalogue: Catalogue, access: Access) -> Catalogue:
+    """The catalogue with the entries it would publish set to ``pending`` where the user needs approval
+    (:func:`bot.admin.drafts.publish_status`): a new entry without a status, or one the file publishes
+    that is not published yet. An entry that is already published stays so."""
+    ids = [m.id for m in catalogue.mandates]
+    stored = dict(db().execute(select(Mandate.id, Mandate.status).where(Mandate.id.in_(ids))).all()) if ids else {}
+    mandates = []
+    for spec in catalogue.mandates:
+        now = stored.get(spec.id)
+        wanted = spec.status or now or PUBLISHED
+        if wanted == PUBLISHED and now != PUBLISHED and publish_status(access, spec.unit) != PUBLISHED:
+            spec = dataclasses.replace(spec, status="pending")
+        mandates.append(spec)
+    return Catalogue(units=catalogue.units, mandates=mandates)
+
+
 def plan_import(catalogue: Catalogue, replace: bool) -> ImportPlan:
     """Compare the file with the database (nothing is written)."""
     session = db()
@@ -130,6 +149,8 @@ def plan_import(catalogue: Catalogue, replace: bool) -> ImportPlan:
             plan.created.append(spec.id)
             continue
         diffs = diff_values(mandate_values(entry), spec_values(spec))
+        if spec.status is not None and spec.status != (entry.status or PUBLISHED):
+            diffs.append(FieldDiff("status", entry.status or PUBLISHED, spec.status))
         if diffs:
             plan.updated.append((spec.id, diffs))
         else:
@@ -226,6 +247,7 @@ def import_catalogue():
             raise CatalogueValidationError(rights)
     except CatalogueValidationError as exc:
         return render_template("transfer_result.html", errors=exc.errors, filename=filename), 400
+    catalogue = pending_where_needed(catalogue, access)
     plan = plan_import(catalogue, replace)
     if dry_run:
         return render_template("transfer_result.html", plan=plan, dry_run=True, filename=filename, replace=replace,

@@ -9,6 +9,7 @@ from bot.admin.auth import current, end_sessions, login_required
 from bot.admin.common import db, unit_tree
 from bot.cli import add_user
 from bot.db.models import ROLES, User
+from bot.mail import valid_address
 
 bp = Blueprint("users", __name__)
 
@@ -49,7 +50,8 @@ def create():
 @bp.route("/brugere/<int:user_id>", methods=["POST"])
 @login_required("admin")
 def update(user_id: int):
-    """Change a user's role, units, HR edit right, name or active state."""
+    """Change a user's role, units, HR edit right, name, e-mail address (notices and the weekly digest,
+    :mod:`bot.mailing`) or active state."""
     user = db().get(User, user_id)
     if user is None:
         abort(404)
@@ -64,6 +66,9 @@ def update(user_id: int):
     unknown = [u for u in units if u not in unit_tree().parents]
     if unknown:
         errors.append(f"Ukendte enheder: {', '.join(unknown)}.")
+    email = (form.get("email") or "").strip() if "email" in form else user.email
+    if email and not valid_address(email):
+        errors.append(f"Ugyldig e-mailadresse: {email}.")
     active = form.get("active") == "1"
     if user.id == current().row.id and (not active or role != "admin"):
         errors.append("Du kan ikke deaktivere dig selv eller fjerne din egen administratorrolle.")
@@ -72,6 +77,7 @@ def update(user_id: int):
     user.role, user.units, user.active = role, units, active
     user.can_edit = role == "hr" and form.get("can_edit") == "1"
     user.display_name = (form.get("display_name") or "").strip() or user.username
+    user.email = email or None
     ended = 0 if active else end_sessions(db(), user.id, "deactivated")
     audit.record(db(), current(), "user.update", user.username, {"role": role, "units": units, "active": active,
                                                                   "can_edit": user.can_edit, "sessions_ended": ended})

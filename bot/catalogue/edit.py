@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 
 from bot.catalogue.schema import MANDATE_FIELDS, MandateSpec, UnitSpec
 from bot.db.models import Mandate, MandateHistory, Unit
-from bot.domain import Limit
+from bot.domain import ENTRY_STATUSES, PUBLISHED, Limit
+
+STATUS_ACTIONS = {"publish": "offentliggjort", "submit": "sendt til godkendelse", "approve": "godkendt",
+                  "unpublish": "trukket tilbage som kladde"}
+"""History actions of a status change (:func:`set_status`), with their Danish words for the history page."""
 
 
 class EditConflict(Exception):
@@ -95,6 +99,9 @@ def save_mandate(
         expected_version: the version the editor started from; None skips
             the check (imports are authoritative).
 
+    The publication status is ``spec.status`` when given; otherwise a new entry is published and an
+    updated one keeps its status. A status change is recorded with the other changes (``status``).
+
     Returns:
         ``"created"``, ``"updated"`` or ``"unchanged"``.
 
@@ -104,21 +111,53 @@ def save_mandate(
     entry = session.get(Mandate, spec.id)
     new = spec_values(spec)
     if entry is None:
-        entry = Mandate(id=spec.id)
+        entry = Mandate(id=spec.id, status=spec.status or PUBLISHED)
         assign(entry, spec)
         session.add(entry)
-        session.add(MandateHistory(mandate_id=spec.id, changed_by=changed_by, action="create",
-                                   changes={k: [None, v] for k, v in new.items() if v not in (None, [])}))
+        changes = {k: [None, v] for k, v in new.items() if v not in (None, [])}
+        if entry.status != PUBLISHED:
+            changes["status"] = [None, entry.status]
+        session.add(MandateHistory(mandate_id=spec.id, changed_by=changed_by, action="create", changes=changes))
         return "created"
     if expected_version is not None and entry.version != expected_version:
         raise EditConflict(spec.id, expected_version, entry.version)
     old = mandate_values(entry)
     changes = {k: [old[k], new[k]] for k in MANDATE_FIELDS if old[k] != new[k]}
+    if spec.status is not None and spec.status != (entry.status or PUBLISHED):
+        changes["status"] = [entry.status or PUBLISHED, spec.status]
+        entry.status = spec.status
     if not changes:
         return "unchanged"
     assign(entry, spec)
     session.add(MandateHistory(mandate_id=spec.id, changed_by=changed_by, action="update", changes=changes))
     return "updated"
+
+
+def set_status(session: Session, mandate_id: str, status: str, changed_by: str, action: str,
+               expected_version: int | None = None) -> None:
+    """Change an entry's publication status and record it in the history as ``action``.
+
+    Args:
+        status: one of :data:`bot.domain.ENTRY_STATUSES`.
+        action: one of :data:`STATUS_ACTIONS` (``publish``, ``submit``, ``approve``, ``unpublish``).
+        expected_version: the version the user saw (None skips the check).
+
+    Raises:
+        KeyError: no entry ``mandate_id``.
+        ValueError: an unknown status or action.
+        EditConflict: the stored version differs from ``expected_version``.
+    """
+    if status not in ENTRY_STATUSES or action not in STATUS_ACTIONS:
+        raise ValueError(f"unknown status {status!r} or action {action!r}")
+    entry = session.get(Mandate, mandate_id)
+    if entry is None:
+        raise KeyError(mandate_id)
+    if expected_version is not None and entry.version != expected_version:
+        raise EditConflict(mandate_id, expected_version, entry.version)
+    old = entry.status or PUBLISHED
+    entry.status = status
+    session.add(MandateHistory(mandate_id=mandate_id, changed_by=changed_by, action=action,
+                               changes={"status": [old, status]}))
 
 
 def delete_mandate(session: Session, mandate_id: str, changed_by: str) -> None:

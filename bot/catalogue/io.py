@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.catalogue.edit import delete_mandate, mandate_values, save_mandate, save_unit
-from bot.catalogue.schema import FORMAT_VERSION, V2_FIELDS, Catalogue, load_yaml, validate
+from bot.catalogue.schema import FORMAT_VERSION, STATUS_FIELD, V2_FIELDS, Catalogue, load_yaml, validate
 from bot.catalogue.tree import unit_parents
 from bot.db.models import Mandate, Unit
+from bot.domain import PUBLISHED
 
 
 @dataclass
@@ -124,7 +125,8 @@ def export_entry(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_catalogue(session: Session, unit_ids: list[str] | None = None) -> dict[str, Any]:
-    """The catalogue (or the given units and their entries) as a format-v2 dict (``version: 2``)."""
+    """The catalogue (or the given units and their entries) as a format-v2 dict (``version: 2``); each
+    entry carries its publication ``status`` (last), so drafts stay drafts when the file is imported."""
     units = session.execute(select(Unit).order_by(Unit.id)).scalars().all()
     if unit_ids is not None:
         units = [u for u in units if u.id in set(unit_ids)]
@@ -152,7 +154,8 @@ def export_catalogue(session: Session, unit_ids: list[str] | None = None) -> dic
     query = select(Mandate).order_by(Mandate.unit_id, Mandate.id)
     if unit_ids is not None:
         query = query.where(Mandate.unit_id.in_(list(unit_ids)))
-    mandates = [export_entry(mandate_values(m)) for m in session.execute(query).scalars()]
+    mandates = [{**export_entry(mandate_values(m)), STATUS_FIELD: m.status or PUBLISHED}
+                for m in session.execute(query).scalars()]
     return {"version": FORMAT_VERSION, "units": doc_units, "mandates": mandates}
 
 

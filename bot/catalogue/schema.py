@@ -7,6 +7,9 @@ text: ``exceptions: [{case, decision, decided_by?}]`` (``decision`` one of
 of :data:`bot.domain.LIMIT_UNITS`) and ``route: mistake|concern``. A file
 without ``version`` is read as version 1. ``limit_dkk`` (version 1) is accepted
 in both versions and becomes ``limit: {value, unit: kr}``; giving both is an error.
+Both versions accept an entry's publication ``status`` (one of
+:data:`bot.domain.ENTRY_STATUSES`: ``published``, ``draft``, ``pending``); without it
+an import creates published entries and keeps the status of an entry it updates.
 
 :func:`load_yaml` keeps each item's line number so that every error names
 file, line, entry id and field. Validation collects *all* errors before
@@ -21,7 +24,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from bot.domain import DECISIONS, EXCEPTION_DECISIONS, LIMIT_UNITS, ROUTES, Limit
+from bot.domain import DECISIONS, ENTRY_STATUSES, EXCEPTION_DECISIONS, LIMIT_UNITS, ROUTES, Limit
 
 FORMAT_VERSION = 2
 """The version :func:`bot.catalogue.io.export_catalogue` writes."""
@@ -38,6 +41,9 @@ V2_FIELDS = ("exceptions", "limit", "route")
 """Entry fields that only a ``version: 2`` file may have."""
 LEGACY_FIELDS = ("limit_dkk",)
 """Version-1 entry fields still accepted on import (in both versions)."""
+STATUS_FIELD = "status"
+"""An entry's publication status in a file (any version; optional): one of :data:`bot.domain.ENTRY_STATUSES`.
+Not one of :data:`MANDATE_FIELDS`: it is no part of an entry's content, and editing an entry keeps it."""
 EXCEPTION_FIELDS = ("case", "decision", "decided_by")
 LIMIT_FIELDS = ("value", "unit")
 LIST_FIELDS = ("conditions", "examples", "keywords")
@@ -127,6 +133,9 @@ class MandateSpec:
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     review_by: dt.date | None = None
+    status: str | None = None
+    """Publication status from the file (:data:`bot.domain.ENTRY_STATUSES`); None: not given (a new
+    entry is published, an updated one keeps its status)."""
 
 
 @dataclass
@@ -296,7 +305,8 @@ def validate(
             if key in V2_FIELDS and version < 2:
                 err(line, label, str(key), "findes først i format version 2; skriv 'version: 2' øverst i filen",
                     raw=raw)
-            elif key not in MANDATE_FIELDS and key not in LEGACY_FIELDS and key not in (LINE, FIELD_LINES):
+            elif (key not in MANDATE_FIELDS and key not in LEGACY_FIELDS and key != STATUS_FIELD
+                  and key not in (LINE, FIELD_LINES)):
                 err(line, label, str(key), "ukendt felt", raw=raw)
         if not isinstance(mid, str) or not mid:
             err(line, label, "id", "mangler (påkrævet)", raw=raw)
@@ -343,6 +353,10 @@ def validate(
         if route is not None and route not in ROUTES:
             err(line, label, "route", f"{route!r} er ikke gyldig; brug en af {', '.join(ROUTES)} (eller udelad feltet)",
                 raw=raw)
+        status = raw.get(STATUS_FIELD)
+        if status is not None and status not in ENTRY_STATUSES:
+            err(line, label, STATUS_FIELD, f"{status!r} er ikke gyldig; brug en af {', '.join(ENTRY_STATUSES)} "
+                "(eller udelad feltet: så er posten offentliggjort)", raw=raw)
         dates: dict[str, dt.date | None] = {}
         for fld in DATE_FIELDS:
             try:
@@ -366,7 +380,7 @@ def validate(
                 keywords=list(raw.get("keywords") or []),
                 source=raw.get("source"), contact=raw.get("contact"),
                 valid_from=dates["valid_from"], valid_to=dates["valid_to"],
-                review_by=dates["review_by"],
+                review_by=dates["review_by"], status=status,
             )
         )
     if errors:

@@ -5,7 +5,9 @@ Rules (DESIGN.md, "The catalogue"):
     * an entry on a lower unit with the same ``topic_key`` overrides the
       higher one for that unit and its children (the nearest one wins);
     * entries outside ``valid_from..valid_to`` are never used, and an expired
-      entry hides nothing (the parent's entry applies again).
+      entry hides nothing (the parent's entry applies again);
+    * only published entries are used (:func:`bot.domain.answerable`): a draft or an
+      entry awaiting approval is never answered from, listed or inherited, and hides nothing.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Mandate, Unit
+from bot.domain import answerable
 
 
 class UnitCycleError(ValueError):
@@ -74,10 +77,11 @@ def unit_parents(session: Session) -> dict[str, str | None]:
 def select_in_force(
     entries: Iterable[Mandate], chain: list[str], day: dt.date
 ) -> list[Mandate]:
-    """Apply validity and nearest-wins to ``entries`` of the units in ``chain``.
+    """Apply publication, validity and nearest-wins to ``entries`` of the units in ``chain``.
 
     Args:
-        entries: candidate entries (any units; others are ignored).
+        entries: candidate entries (any units; others are ignored; an entry whose ``status`` is not
+            published is ignored, see :func:`bot.domain.answerable`).
         chain: the asker's unit first, then its ancestors (see :func:`ancestors`).
         day: the date that decides validity.
 
@@ -86,7 +90,8 @@ def select_in_force(
         (an entry without ``topic_key`` is its own key).
     """
     depth = {unit_id: i for i, unit_id in enumerate(chain)}
-    valid = [e for e in entries if e.unit_id in depth and e.in_force(day)]
+    valid = [e for e in entries
+             if e.unit_id in depth and answerable(getattr(e, "status", None)) and e.in_force(day)]
     valid.sort(key=lambda e: (depth[e.unit_id], e.id))
     chosen: dict[str, Mandate] = {}
     for entry in valid:

@@ -21,7 +21,9 @@ What it adds to :class:`rasa.core.channels.rest.RestInput`:
   ``400 {"error": "<Danish reason>"}`` instead of Rasa's 500; a body far larger
   than any allowed message gets ``413 {"error": ...}`` before it is parsed;
 * a failure inside Rasa is logged without the message text (it may hold
-  personal data) and answered with the messages collected so far, as Rasa does.
+  personal data) and answered with the messages collected so far, as Rasa does;
+  a message that got no bot message at all (Redis or PostgreSQL down, an action
+  server lost mid-call) is answered with :data:`bot.channels.fallback.UNAVAILABLE`.
 """
 from __future__ import annotations
 
@@ -39,7 +41,9 @@ import rasa.utils.endpoints
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 
+from bot.channels.fallback import UNAVAILABLE, unanswered
 from bot.channels.limits import over_cap
+from bot.channels.tracker_store import fail_loudly
 from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -163,13 +167,19 @@ class CappedRestInput(RestInput):
                 return response.stream(self.stream_response(on_new_message, text, sender, input_channel, metadata),
                                        content_type="text/event-stream")
             collector = CollectingOutputChannel()
+            fail_loudly(getattr(request.app.ctx, "agent", None))  # a database error: "prøv igen", not amnesia
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=input_channel,
                                                  metadata=metadata))
             except CancelledError:
                 logger.error("REST message of %d characters timed out", len(text))
-            except Exception:
-                logger.exception("REST message of %d characters failed", len(text))
+            except Exception as exc:
+                # Redis or PostgreSQL down: a one-line warning, not a traceback per message.
+                logger.error("REST message of %d characters failed: %s: %s", len(text), type(exc).__name__,
+                             str(exc).splitlines()[0][:300] if str(exc) else "")
+                logger.debug("REST message failure", exc_info=True)
+            if unanswered(collector.messages):  # never silence (bot.channels.fallback)
+                collector.messages.append({"recipient_id": sender, "text": UNAVAILABLE})
             return response.json(collector.messages)
 
         return webhook

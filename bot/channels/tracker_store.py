@@ -37,6 +37,10 @@ deletion happens here, in the Rasa server, because the Rasa server writes
 the conversation after the action returns: an action server deleting rows
 itself would see them written back.
 
+A database error while reading or saving a conversation fails the message (:func:`fail_loudly`):
+the channel then answers "... Prøv igen om lidt." instead of Rasa's default, an empty conversation
+in memory that forgets the user's unit and history and is never stored.
+
 Importing this module also puts :func:`bot.privacy.install_log_redaction`
 on the Rasa server's logging (Rasa imports it at start, before the first
 message).
@@ -49,7 +53,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, Restarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -181,6 +185,36 @@ def _deletion_start(events: List[Any]) -> Optional[int]:
         if isinstance(events[i], Restarted):
             return i
     return None
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The conversation store (the database of the SQL tracker store) failed; the message is not answered."""
+
+
+def _raise_unavailable(error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}") \
+        from error
+
+
+def fail_loudly(agent: Any) -> None:
+    """Make the agent's tracker store raise :class:`TrackerStoreUnavailable` when its database fails.
+
+    Rasa wraps every tracker store in :class:`FailSafeTrackerStore`, which on a database error goes
+    on with an empty conversation in memory: the user, mid-conversation, is asked for their unit
+    again or answered without the conversation's history, and what is said meanwhile is never
+    stored. With this, the message fails instead and the channel answers
+    :data:`bot.channels.fallback.UNAVAILABLE` ("... Prøv igen om lidt."); nothing of it is stored.
+    Idempotent and cheap: the channels call it with ``app.ctx.agent`` before each message (the
+    agent, and so its wrapper, is replaced when a model is loaded).
+
+    Args:
+        agent: Rasa's agent (``app.ctx.agent``), or None (no agent yet: nothing to do).
+    """
+    store = getattr(agent, "tracker_store", None)
+    if isinstance(store, FailSafeTrackerStore) and store._on_tracker_store_error is not _raise_unavailable:
+        # FailSafeTrackerStore calls this callback (its ``on_tracker_store_error`` argument) inside
+        # its ``except`` in retrieve and save; raising there passes the failure on.
+        store._on_tracker_store_error = _raise_unavailable
 
 
 class MandatLockStore(LockStore):

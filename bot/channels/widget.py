@@ -24,16 +24,23 @@ conversation it is or which unit answers:
 * a message longer than ``MANDAT_MAX_MESSAGE_CHARS`` characters is not handed
   to Rasa: the socket gets one ``bot_uttered`` with the Danish reason
   (:func:`bot.channels.limits.too_long_text`) and ``mandat_done``.
+* a message that got no bot message (Redis or PostgreSQL down, an action
+  server lost mid-call) gets one ``bot_uttered`` with
+  :data:`bot.channels.fallback.UNAVAILABLE`, a polite "prøv igen", never silence.
 
 Events to the client: ``session_confirm`` (the conversation id), ``mandat_hello``
 (display name and unit name, for the greeting), ``mandat_history`` (the
 messages of the current conversation session, so a reload shows the
-conversation), ``bot_uttered`` (one event per bot message: ``text``,
+conversation), ``mandat_notice`` (after the history: one per message telling
+the employee that a question they asked has been answered since,
+:mod:`bot.notices`; said once, and not part of the history), ``bot_uttered`` (one event per bot message: ``text``,
 ``quick_replies``, ``custom``), ``mandat_done`` (the bot has answered a
 message), ``mandat_error``.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
@@ -44,7 +51,9 @@ from socketio.exceptions import ConnectionRefusedError
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
+from bot.channels.fallback import UNAVAILABLE, unanswered
 from bot.channels.limits import over_cap
+from bot.channels.tracker_store import fail_loudly
 from bot.channels.identity import Identity, TokenRejected, conversation_id, expired, verify_token
 from bot.config import Settings, get_settings, require_production_secrets
 
@@ -79,12 +88,17 @@ class WidgetOutput(OutputChannel):
         self.sio = sio
         self.sid = sid
         self.bot_message_evt = bot_message_evt
+        self.sent: List[Dict[Text, Any]] = []
+        """The bot messages sent to the socket (for :func:`bot.channels.fallback.unanswered`)."""
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """One event per bot message: text, buttons and custom payload together."""
-        await self.sio.emit(self.bot_message_evt, widget_message(message), room=self.sid)
+        event = widget_message(message)
+        self.sent.append(event)
+        await self.sio.emit(self.bot_message_evt, event, room=self.sid)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        self.sent.append({"text": text})
         await self.sio.emit(self.bot_message_evt, {"text": text}, room=self.sid)
 
 
@@ -205,6 +219,18 @@ class WidgetInput(InputChannel):
             return []
         return history_messages([event.as_dict() for event in tracker.events])
 
+    async def _notices(self, sender_id: Text) -> List[Dict[Text, Any]]:
+        """The messages about this conversation's questions answered since they were asked and not yet
+        told (:func:`bot.notices.take_notices`, run in a worker thread); empty on any error."""
+        from bot.notices import take_notices
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(take_notices, sender_id, settings=self.settings))
+        except Exception:  # pragma: no cover - a notice is a convenience; the chat works without it
+            logger.exception("Could not read the answered questions")
+            return []
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # CORS of the HTTP long-polling transport is left to `rasa run --cors`,
         # as in Rasa's socketio channel; origins are checked in `connect`.
@@ -233,6 +259,8 @@ class WidgetInput(InputChannel):
             await sio.emit("mandat_hello", {"name": identity["display_name"], "unit": identity["unit"],
                                             "unit_name": identity["unit_name"]}, room=sid)
             await sio.emit("mandat_history", await self._history(identity["sender_id"]), room=sid)
+            for message in await self._notices(identity["sender_id"]):
+                await sio.emit("mandat_notice", message, room=sid)
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: Text, data: Any) -> None:
@@ -250,16 +278,24 @@ class WidgetInput(InputChannel):
                 await sio.emit(self.bot_message_evt, {"text": refusal}, room=sid)
                 await sio.emit("mandat_done", {}, room=sid)
                 return
+            output = WidgetOutput(sio, sid, self.bot_message_evt)
             message = UserMessage(
                 text,
-                WidgetOutput(sio, sid, self.bot_message_evt),
+                output,
                 identity["sender_id"],
                 input_channel=self.name(),
                 metadata={"team": identity["unit"]},
             )
+            fail_loudly(getattr(getattr(self.app, "ctx", None), "agent", None))  # database error: "prøv igen"
             try:
                 await on_new_message(message)
+            except Exception as exc:  # Redis or PostgreSQL down: one line, never the message text
+                logger.error("Widget message of %d characters failed: %s: %s", len(text), type(exc).__name__,
+                             str(exc).splitlines()[0][:300] if str(exc) else "")
+                logger.debug("Widget message failure", exc_info=True)
             finally:
+                if unanswered(output.sent):  # never silence (bot.channels.fallback)
+                    await sio.emit(self.bot_message_evt, {"text": UNAVAILABLE}, room=sid)
                 await sio.emit("mandat_done", {}, room=sid)
 
         return webhook

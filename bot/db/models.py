@@ -108,7 +108,7 @@ class Mandate(Base):
     # published | draft | pending (bot.domain.ENTRY_STATUSES); the bot answers from published only.
     status = Column(String(16), nullable=False, default="published", server_default="published")
     version = Column(Integer, nullable=False, default=1)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow, index=True)
 
     unit = relationship("Unit")
 
@@ -203,7 +203,9 @@ class Question(Base):
     emailed_at = Column(DateTime, nullable=True)
     demo = Column(Boolean, nullable=False, default=False, server_default="0")
 
-    __table_args__ = (Index("ix_questions_outcome_asked", "outcome", "asked_at"),)
+    __table_args__ = (Index("ix_questions_outcome_asked", "outcome", "asked_at"),
+                      # migration 0010 (make bench-scale): the questions HR linked, read on every answer
+                      Index("ix_questions_linked", "status", "resolved_mandate_id", "status_at"))
 
 
 class Feedback(Base):
@@ -316,6 +318,8 @@ class QuestionStat(Base):
 
 # Deleting a user's questions and feedback ("Slet min samtale") looks them up by pseudonym.
 Index("ix_questions_user_pseudonym", Question.user_pseudonym)
+# Telling an asker their question was answered (bot.notices) looks up answered questions by pseudonym.
+Index("ix_questions_user_pseudonym_answered", Question.user_pseudonym, Question.answered_at)
 Index("ix_feedback_user_pseudonym", Feedback.user_pseudonym)
 
 

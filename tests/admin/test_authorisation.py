@@ -7,7 +7,9 @@ changes nothing outside their units.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -61,6 +63,21 @@ def _user_id(url: str, username: str) -> int:
         session.close()
 
 
+def _story_id(url: str) -> int:
+    """The id of a new good story of Dagplejen (added on first use)."""
+    from bot.db.models import Story
+    from bot.db.session import session_scope
+
+    with session_scope(url) as session:
+        story_id = session.execute(select(Story.id).where(Story.status == "new")).scalars().first()
+        if story_id is None:
+            story = Story(unit_id="dagplejen", what_happened="Vi flyttede selv legestuen.", may_share=True)
+            session.add(story)
+            session.flush()
+            story_id = story.id
+        return story_id
+
+
 def _edit_form(mandate_id: str, **changes) -> Callable[[str], dict]:
     def build(url: str) -> dict:
         from bot.admin.forms import values_to_form
@@ -108,6 +125,40 @@ def _yaml_upload(unit: str, mandate_id: str) -> Callable[[], dict]:
     return build
 
 
+def _status_entry(url: str, mandate_id: str, status: str) -> str:
+    """The id of an entry of Hjemmeplejen Nord/Syd with ``status`` (added on first use)."""
+    from bot.db.models import Mandate
+    from bot.db.session import session_scope
+
+    with session_scope(url) as session:
+        if session.get(Mandate, mandate_id) is None:
+            unit = "hjemmeplejen-nord" if mandate_id.startswith("hpn") else "hjemmeplejen-syd"
+            session.add(Mandate(id=mandate_id, unit_id=unit, topic=f"Kladde {mandate_id}", decision="team",
+                                summary="Det beslutter I.", status=status))
+    return mandate_id
+
+
+def _sheet_bytes(unit: str) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Team", "Beslutning", "Hvem beslutter", "Forklaring"])
+    wb.active.append([unit, "Frugt til mødet", "Team", "I køber selv frugt."])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _sheet_upload(unit: str) -> Callable[[], dict]:
+    return lambda: {"file": (io.BytesIO(_sheet_bytes(unit)), "liste.xlsx")}
+
+
+def _sheet_import(unit: str) -> Callable[[str], dict]:
+    return lambda _url: {"payload": base64.b64encode(_sheet_bytes(unit)).decode(), "filename": "liste.xlsx",
+                         "trin": "importer", "kolonne_0": "unit", "kolonne_1": "topic", "kolonne_2": "decision",
+                         "kolonne_3": "summary"}
+
+
 def cases() -> list[Case]:
     """The routes of the admin app with the expected answer per role."""
     leader_only_own = {"omraadeleder": 403}
@@ -131,8 +182,8 @@ def cases() -> list[Case]:
         Case("new entry form", "GET", "/poster/ny", {"hr": 403}),
         Case("new entry copied from other unit's entry", "GET", "/poster/ny?fra=dpl-legestue",
              {"leder": 403, "hr": 403}),
-        Case("new entry from other unit's question", "GET",
-             lambda url: f"/poster/ny?spoergsmaal={_question_id(url, 'Må dagplejerne')}", {"leder": 403, "hr": 403}),
+        Case("new entry from other unit's question (HR: hr_can_create)", "GET",
+             lambda url: f"/poster/ny?spoergsmaal={_question_id(url, 'Må dagplejerne')}", {"leder": 403}),
         Case("question queue", "GET", "/spoergsmaal", {}),
         Case("question queue, other area's unit", "GET", "/spoergsmaal?enhed=dagplejen", {"leder": 403}),
         Case("question queue as CSV", "GET", "/spoergsmaal.csv?status=alle", {}),
@@ -142,6 +193,13 @@ def cases() -> list[Case]:
         Case("chart", "GET", "/aktoerskab/graf/egne-uger.png", {}),
         Case("chart, other area's unit", "GET", "/aktoerskab/graf/egne-enheder.png?enhed=dagplejen",
              {"leder": 403}),
+        Case("LMU report form", "GET", "/lmu-rapport", {}),
+        Case("LMU report, own unit", "GET", "/lmu-rapport.pdf?enhed=hjemmeplejen-nord&fra=2026-11-01&til=2026-11-29",
+             leader_only_own),
+        Case("LMU report, other area's unit", "GET", "/lmu-rapport.pdf?enhed=dagplejen&fra=2026-11-01&til=2026-11-29",
+             {"leder": 403}),
+        Case("LMU report on screen, other area's unit", "GET",
+             "/lmu-rapport?enhed=dagplejen&fra=2026-11-01&til=2026-11-29", {"leder": 403}),
         Case("import/export page", "GET", "/import-eksport", {}),
         Case("export own unit (YAML)", "GET", "/eksport?enhed=hjemmeplejen-nord&format=yaml", leader_only_own),
         Case("export other unit (XLSX)", "GET", "/eksport?enhed=dagplejen&format=xlsx", {"leder": 403}),
@@ -164,8 +222,8 @@ def cases() -> list[Case]:
              default=302, data=_new_form("dagplejen")),
         Case("create entry reusing other unit's id", "POST", "/poster/ny", {"omraadeleder": 403, "hr": 403},
              default=400, data=_new_form("hjemmeplejen-nord", id="dpl-legestue")),
-        Case("create entry linking other unit's question", "POST", "/poster/ny",
-             {"leder": 403, "omraadeleder": 403, "hr": 403}, default=302,
+        Case("create entry linking other unit's question (HR: hr_can_create)", "POST", "/poster/ny",
+             {"leder": 403, "omraadeleder": 403}, default=302,
              data=lambda url: {**_new_form("hjemmeplejen-nord", id="fra-spoergsmaal")(url),
                                "question_ids": str(_question_id(url, "Må dagplejerne"))}),
         Case("retire own entry", "POST", "/poster/hpn-smaaindkoeb/udfas", {"omraadeleder": 403, "hr": 403},
@@ -224,7 +282,41 @@ def cases() -> list[Case]:
              {"anon": 404}, default=404),
         Case("delete questions (confirmation page)", "POST", "/spoergsmaal/slet", {"leder": 403, "omraadeleder": 403},
              default=200, data=lambda url: {"ids": str(_question_id(url, "Må jeg tage min papegøje"))}),
+        Case("inbox (Spørgsmål til dig)", "GET", "/til-dig", {}),
+        Case("inbox, every open question", "GET", "/til-dig?vis=alle", {}),
+        Case("reply, own unit's question", "POST",
+             lambda url: f"/til-dig/{_question_id(url, 'Må jeg selv købe blomster')}/svar", {"omraadeleder": 403},
+             default=302, data={"reply": "Ja, det må du gerne."}),
+        Case("reply, other area's question (id in URL)", "POST",
+             lambda url: f"/til-dig/{_question_id(url, 'Må jeg selv bestille nye tandbørster')}/svar",
+             {"leder": 403, "omraadeleder": 403},  # Tandplejen is its own branch, not under Børn og Unge
+             default=302, data={"reply": "Ja, det må du gerne."}),
+        Case("still right, own unit's entry", "POST", "/til-dig/poster/hpn-smaaindkoeb/stadig-rigtig",
+             {"omraadeleder": 403, "hr": 403}, default=302, data={}),
+        Case("still right, other area's entry (id in URL)", "POST", "/til-dig/poster/dpl-legestue/stadig-rigtig",
+             {"leder": 403, "hr": 403}, default=302, data={}),
+        Case("own e-mail address", "POST", "/konto/email", {}, default=302, data={"email": "mig@example.dk"}),
         Case("audit log", "GET", "/revisionslog", {"admin": 200}, default=403),
+        Case("good stories", "GET", "/gode-historier", {}),
+        Case("good stories, other area's unit", "GET", "/gode-historier?enhed=dagplejen", {"leder": 403}),
+        Case("good stories for the intranet", "GET", "/gode-historier/intranet.md", {}),
+        Case("publish a draft, own unit", "POST", lambda url: f"/poster/{_status_entry(url, 'hpn-kladde', 'draft')}"
+             "/offentliggoer", {"omraadeleder": 403, "hr": 403}, default=302,
+             data=lambda url: {"version": str(entry_version(url, "hpn-kladde"))}),
+        Case("approve a pending entry (HR, admins, leaders above)", "POST",
+             lambda url: f"/poster/{_status_entry(url, 'hpn-afventer', 'pending')}/godkend",
+             {"leder": 403, "omraadeleder": 403}, default=302,
+             data=lambda url: {"version": str(entry_version(url, "hpn-afventer"))}),
+        Case("send a pending entry back as a draft", "POST",
+             lambda url: f"/poster/{_status_entry(url, 'hps-afventer', 'pending')}/til-kladde",
+             {"omraadeleder": 403}, default=302,
+             data=lambda url: {"version": str(entry_version(url, "hps-afventer"))}),
+        Case("spreadsheet import: mapping step", "POST", "/import/regneark", {"hr": 403},
+             files=_sheet_upload("Hjemmeplejen Nord")),
+        Case("spreadsheet import: import step, other area's unit", "POST", "/import/regneark",
+             {"leder": 400, "hr": 403}, data=_sheet_import("Dagplejen")),
+        Case("approve a good story", "POST", lambda url: f"/gode-historier/{_story_id(url)}/status",
+             {"leder": 403, "omraadeleder": 403}, default=302, data={"status": "approved"}),
     ]
 
 
@@ -237,7 +329,7 @@ def db_state(url: str) -> str:
     session = new_session(url)
     try:
         parts = []
-        for table in ("units", "mandates", "mandate_history", "questions", "users"):
+        for table in ("units", "mandates", "mandate_history", "questions", "users", "stories"):
             rows = session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()
             parts.append(json.dumps([list(map(str, r)) for r in rows], ensure_ascii=False))
         return hashlib.sha256("".join(parts).encode()).hexdigest()

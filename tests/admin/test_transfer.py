@@ -101,9 +101,9 @@ def test_xlsx_edit_dry_run_then_import(admin_db, client_for):
     ws = wb["Poster"]
     header = [c.value for c in ws[1]]
     row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "hps-elcykel")
-    row[header.index("summary")].value = "Ny tekst fra regnearket."
-    row[header.index("keywords")].value = "elcykel\ncykel\nrute"
-    ws.append(["hps-ny", "hjemmeplejen-syd", "Ny post fra regneark", None, "team", None, "Det beslutter I."])
+    row[header.index("Kort svar")].value = "Ny tekst fra regnearket."
+    row[header.index("Søgeord")].value = "elcykel\ncykel\nrute"
+    ws.append(["hps-ny", "hjemmeplejen-syd", "Ny post fra regneark", None, "Team", None, "Det beslutter I."])
     out = io.BytesIO()
     wb.save(out)
     version = _entry(admin_db, "hps-elcykel").version
@@ -231,8 +231,9 @@ def test_xlsx_has_v2_columns_and_old_limit_dkk_sheets_still_import():
     from bot.domain import Limit
 
     header = [c.value for c in load_workbook(io.BytesIO(write_catalogue(TRICKY)))["Poster"][1]]
-    assert header[:7] == ["id", "unit", "topic", "topic_key", "decision", "decided_by", "summary"]
-    assert {"exceptions", "limit_value", "limit_unit", "route"} <= set(header) and "limit_dkk" not in header
+    assert header[:7] == ["Id", "Enhed", "Emne", "Emnenøgle", "Hvem beslutter", "Besluttes af", "Kort svar"]
+    assert {"Undtagelser", "Grænse", "Grænsens enhed", "Vej ved fejl eller bekymring", "Status"} <= set(header)
+    assert "limit_dkk" not in header and "Beløbsgrænse (kr.)" not in header
     old = _sheet(["id", "unit", "topic", "decision", "summary", "limit_dkk"],
                  ["gammel", "dagplejen", "Gammelt ark", "team", "Tekst", "5.000"])
     (spec,), _ = _specs(read_catalogue(old), {"dagplejen": None})
@@ -259,7 +260,8 @@ def test_xlsx_bad_exception_cell_names_row_and_column():
         read_catalogue(data, "ark.xlsx")
     (error,) = info.value.errors
     assert (error.file, error.line, error.item, error.field) == ("ark.xlsx", 3, "mandates[fejl]", "exceptions")
-    assert error.message.startswith("række 3, kolonne F (exceptions), linje 2 i cellen: 'ny computer: lederen' skal skrives")
+    assert error.message.startswith(
+        "række 3, kolonne F («exceptions»): linje 2 i cellen: 'ny computer: lederen' skal skrives")
 
 
 def test_xlsx_bad_limit_unit_is_a_validation_error_of_the_row():

@@ -4,7 +4,8 @@ the NLU, and 400 with a reason for bad requests, never 500.
 The channel is registered in a Sanic app with Rasa's own ``register`` (as ``rasa run`` does with
 ``credentials.yml``) and served on a free port by a separate Python process (Sanic 21.12 cannot run
 a second app in the process of the widget channel's tests); a stand-in agent answers "Svar på N
-tegn", writes each message it gets to a file, and fails on a message starting with "FAIL".
+tegn", writes each message it gets to a file, fails on a message starting with "FAIL" and
+answers nothing to one starting with "SILENT".
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 import pytest
 import requests
 
+from bot.channels.fallback import UNAVAILABLE
 from bot.config import PROJECT_ROOT
 from scripts.live import free_port
 
@@ -35,6 +37,8 @@ class Agent:
             seen.write(json.dumps([message.sender_id, message.text, message.metadata, message.input_channel]) + "\n")
         if message.text.startswith("FAIL"):
             raise RuntimeError("the NLU broke")
+        if message.text.startswith("SILENT"):  # e.g. an action server lost mid-call: no bot message
+            return
         await message.output_channel.send_text_message(message.sender_id, f"Svar på {len(message.text)} tegn")
 
 app = Sanic("rest_channel_test")
@@ -165,7 +169,16 @@ def test_a_body_far_over_any_allowed_message_is_refused_unread(rest):
 
 def test_a_failure_inside_rasa_is_not_a_500_and_does_not_log_the_text(rest):
     response = requests.post(rest.url, json={"sender": "anna", "message": "FAIL CPR 010203-1234"}, timeout=30)
-    assert response.status_code == 200 and response.json() == []
+    # Never silence and never a traceback: the polite Danish "prøv igen" (bot.channels.fallback).
+    assert response.status_code == 200 and response.json() == [{"recipient_id": "anna", "text": UNAVAILABLE}]
+    assert "Prøv igen" in UNAVAILABLE
     time.sleep(0.5)
     log = rest.log_path.read_text(encoding="utf-8", errors="replace")
     assert "failed" in log and "010203" not in log
+
+
+def test_a_message_that_got_no_answer_gets_the_polite_retry_text(rest):
+    response = requests.post(rest.url, json={"sender": "bo", "message": "SILENT hej"}, timeout=30)
+    assert response.status_code == 200 and response.json() == [{"recipient_id": "bo", "text": UNAVAILABLE}]
+    ok = requests.post(rest.url, json={"sender": "bo", "message": "hej"}, timeout=30)
+    assert ok.json() == [{"recipient_id": "bo", "text": "Svar på 3 tegn"}]

@@ -60,6 +60,7 @@ class Session:
     hello: dict | None = None
     history: list | None = None
     bot: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     done: int = 0
 
@@ -72,6 +73,7 @@ async def _client(port: int, auth, messages=(), headers=None, wait_s: float = 0.
     client.on("mandat_hello", lambda data: setattr(seen, "hello", data))
     client.on("mandat_history", lambda data: setattr(seen, "history", data))
     client.on("bot_uttered", lambda data: seen.bot.append(data))
+    client.on("mandat_notice", lambda data: seen.notices.append(data))
     client.on("mandat_error", lambda data: seen.errors.append(data))
 
     def done(_data):
@@ -121,6 +123,10 @@ class WidgetServer:
 
     async def _on_new_message(self, message):
         self.received.append(message)
+        if message.text.startswith("FAIL"):  # e.g. Redis or PostgreSQL down
+            raise RuntimeError("the lock store is down")
+        if message.text.startswith("SILENT"):  # e.g. an action server lost mid-call: no bot message
+            return
         await message.output_channel.send_response(message.sender_id, {
             "text": f"Svar til {message.metadata['team']}", "custom": {"type": "no_mandate", "question_id": 1},
             "buttons": [{"title": "Ja", "payload": "/affirm"}]})
@@ -360,3 +366,38 @@ def test_a_message_over_the_cap_is_answered_with_the_reason_and_never_reaches_ra
     assert seen.done == 2
     assert seen.bot[0]["text"].startswith("Din besked er på 20.000 tegn. Jeg kan læse op til 2.000 tegn ad gangen")
     assert [m.text for m in received] == ["a" * 2000], "only the message within the cap reaches Rasa"
+
+
+def test_a_failed_or_unanswered_message_gets_the_polite_retry_text_never_silence(run_clients):
+    from bot.channels.fallback import UNAVAILABLE
+
+    received, [seen] = run_clients(({"token": token()}, [{"message": "FAIL hej"}, {"message": "SILENT hej"},
+                                                          {"message": "hej"}]))
+    assert len(received) == 3
+    assert [m["text"] for m in seen.bot] == [UNAVAILABLE, UNAVAILABLE, "Svar til hjemmeplejen-syd"]
+    assert "Prøv igen" in UNAVAILABLE and seen.done == 3 and seen.connected
+
+
+def test_an_answered_question_is_told_once_to_its_asker_after_the_history(run_clients, widget_env):
+    """The channel emits bot.notices' messages (``mandat_notice``) after the history, once, and only to
+    the conversation the question was stored under."""
+    import datetime as dt
+
+    from bot.db.models import Question
+    from bot.db.session import session_scope
+    from bot.inbox import mark_answered
+
+    with session_scope(widget_env) as session:
+        question = Question(unit_id="hjemmeplejen-syd", text="Må jeg tage min hund med?", outcome="unanswered",
+                            status="new", asked_at=dt.datetime(2026, 11, 3, 9),
+                            user_pseudonym=pseudonym(conversation_id("anna.andersen", KEY), KEY))
+        session.add(question)
+        session.flush()
+        mark_answered(question, "leder", reply="Ja, i pausen.")
+    _, [other, anna, again] = run_clients(({"token": token("bo.berg", name="Bo")}, [], None, 0.5),
+                                          ({"token": token()}, [], None, 0.5),
+                                          ({"token": token()}, [], None, 0.5))
+    assert other.notices == [] and again.notices == []
+    assert [n["text"] for n in anna.notices] == [
+        "Dit spørgsmål fra 3. november er besvaret: «Må jeg tage min hund med?»", "Svar fra leder: Ja, i pausen."]
+    assert anna.notices[1]["custom"]["type"] == "expert_reply" and anna.history == []

@@ -211,7 +211,7 @@ def test_hr_sees_grouped_questions_and_resolves_them(live_db, admin_url, page, s
         timeout=30_000)
     for image in page.locator(".charts img").all():
         assert image.evaluate("img => img.complete && img.naturalWidth > 400")
-    page.screenshot(path=str(shots / "admin-dashboard.png"), full_page=True)
+    # docs/admin-dashboard.png shows the demo history instead: tests/e2e/test_report_browser.py.
 
 
 def test_leader_creates_an_entry_from_a_question_group(live_db, admin_url, page, shots):
@@ -252,9 +252,9 @@ def test_leader_creates_an_entry_from_a_question_group(live_db, admin_url, page,
     sheet = workbook["Poster"]
     header = [cell.value for cell in sheet[1]]
     row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "hpn-smaaindkoeb")
-    assert header[header.index("limit_value") + 1] == "limit_unit"
-    assert row[header.index("limit_unit")].value == "kr"
-    row[header.index("limit_value")].value = 2500
+    assert header[header.index("Grænse") + 1] == "Grænsens enhed"
+    assert row[header.index("Grænsens enhed")].value == "kr"
+    row[header.index("Grænse")].value = 2500
     buffer = io.BytesIO()
     workbook.save(buffer)
     page.set_input_files("input[type=file]", files=[{
@@ -269,3 +269,67 @@ def test_leader_creates_an_entry_from_a_question_group(live_db, admin_url, page,
     page.click("text=Gennemfør importen")
     page.wait_for_selector(".flash.success")
     assert _entry(live_db, "hpn-smaaindkoeb").limit_dkk == 2500
+
+
+def test_leader_imports_their_own_spreadsheet_through_the_mapping_step(live_db, admin_url, page, shots):
+    """A municipality's own sheet (its own column names, Danish values) -> mapping -> preview -> dry run -> import."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Mandatliste"
+    sheet.append(["Team", "Beslutning", "Hvem beslutter?", "Beløbsgrænse", "Forklaring", "Undtagelser", "Noter"])
+    sheet.append(["Hjemmeplejen Nord", "Køb af kaffe til borgermøder", "Medarbejder", "2.000 kr",
+                  "Du må selv købe kaffe og kage til et borgermøde.", "spiritus = Aldrig", "fra LMU"])
+    sheet.append(["HP Nord", "Planlægning af sommerfest", "Team", None, "I planlægger selv sommerfesten.",
+                  None, None])
+    sheet.append(["Hjemmeplejen Nord", "Nye arbejdssko", "Chefen selv", None, "Lederen beslutter.", None, None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    log_in(page, admin_url, "leder")
+    page.goto(f"{admin_url}/import-eksport")
+    page.set_input_files("#own-sheet input[type=file]", files=[{
+        "name": "vores-mandatliste.xlsx", "buffer": buffer.getvalue(),
+        "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    page.click("#own-sheet button[type=submit]")
+    page.wait_for_selector("#preview")
+    # The proposal: the sheet's own names mapped to the catalogue's fields; "Noter" left out.
+    assert page.input_value("select[data-header='Team']") == "unit"
+    assert page.input_value("select[data-header='Beslutning']") == "topic"
+    assert page.input_value("select[data-header='Hvem beslutter?']") == "decision"
+    assert page.input_value("select[data-header='Beløbsgrænse']") == "limit_value"
+    assert page.input_value("select[data-header='Noter']") == ""
+    problems = page.inner_text("table.problems")
+    assert "4" in problems and "C («Hvem beslutter?»)" in problems and "«Chefen selv»" in problems
+    assert page.locator("button[value=proev]").count() == 0  # no dry run while a row has an error
+    page.screenshot(path=str(shots / "admin-import-mapping.png"), full_page=True)
+
+    # The user maps the column "Noter" to keywords and leaves out nothing else; row 4 is fixed in the sheet.
+    sheet["C4"] = "Leder"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    page.goto(f"{admin_url}/import-eksport")
+    page.set_input_files("#own-sheet input[type=file]", files=[{
+        "name": "vores-mandatliste.xlsx", "buffer": buffer.getvalue(),
+        "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    page.click("#own-sheet button[type=submit]")
+    page.wait_for_selector("#preview")
+    page.select_option("select[data-header='Noter']", "keywords")
+    page.click("button[value=vis]")
+    page.wait_for_selector("text=Alle 3 rækker kan importeres")
+    preview = page.inner_text("table.preview-rows")
+    assert "Hjemmeplejen Nord" in preview and "Medarbejderen selv" in preview and "2.000 kr." in preview
+    page.click("button[value=proev]")
+    page.wait_for_selector("#dry-run")
+    assert "3 nye poster" in page.inner_text("#dry-run ul.summary")
+    entry_id = "hjemmeplejen-nord-koeb-af-kaffe-til-borgermoeder"
+    assert _entry(live_db, entry_id) is None  # the dry run wrote nothing
+    page.click("button[value=importer]")
+    page.wait_for_selector(".flash.success")
+    entry = _entry(live_db, entry_id)
+    assert (entry.decision, entry.limit_dkk, entry.keywords, entry.status) == ("employee", 2000, ["fra LMU"],
+                                                                               "published")
+    assert [(e["case"], e["decision"]) for e in entry.exceptions] == [("spiritus", "nobody")]
+    assert _entry(live_db, "hjemmeplejen-nord-nye-arbejdssko").decision == "leader"

@@ -247,6 +247,13 @@ class MandatWidget {
       }
       this.shown = Math.max(this.shown, messages.length);
     });
+    // "Dit spørgsmål fra 3. december er besvaret: ..." and its answer (bot/notices.py), sent once after the
+    // history. Not part of the conversation's history, so not counted in this.shown.
+    socket.on("mandat_notice", (message) => {
+      this.addBot(message || {}, false);
+      const node = this.log.lastElementChild;
+      if (node) node.setAttribute("data-notice", "true");
+    });
     socket.on("bot_uttered", (message) => {
       this.removeLateNotice();
       this.addBot(message, false);
@@ -328,10 +335,12 @@ class MandatWidget {
   }
 
   scroll(node) {
-    // A long answer card is shown from its top; otherwise keep the newest message in view.
+    // A long answer card is shown from its top (with the question or the notice before it); otherwise keep
+    // the newest message in view.
     if (node && node.offsetHeight > this.log.clientHeight - 20) {
       const previous = node.previousElementSibling;
-      const top = previous && previous.classList.contains("mb-user") ? previous : node;
+      const lead = previous && (previous.classList.contains("mb-user") || previous.hasAttribute("data-notice"));
+      const top = lead ? previous : node;
       this.log.scrollTop = top.offsetTop - this.log.offsetTop - 8;
     } else {
       this.log.scrollTop = this.log.scrollHeight;
@@ -349,6 +358,7 @@ class MandatWidget {
     let node;
     if (custom.type === "mandate_answer") node = this.answerCard(message.text || "", custom);
     else if (custom.type === "no_mandate") node = this.noAnswerCard(message.text || "", custom);
+    else if (custom.type === "expert_reply") node = this.replyCard(message.text || "", custom);
     else node = el("p", { class: "mb-msg mb-bot" }, el("span", { class: "mb-sr", text: "Mandatbot: " }), message.text || "");
     if (fromHistory) node.setAttribute("data-history", "true");
     this.log.append(node);
@@ -418,6 +428,7 @@ class MandatWidget {
     intro.map((line) => el("p", { text: line })),
     headline ? el("p", { class: "mb-headline", text: headline }) : null,
     custom.summary ? el("p", { text: custom.summary }) : null,
+    custom.review_notice ? el("p", { class: "mb-stale", text: custom.review_notice }) : null,
     conditions.length ? [el("p", { class: "mb-label", text: "Betingelser" }),
       el("ul", {}, conditions.map((condition) => el("li", { text: condition })))] : null,
     (custom.exceptions || []).length ? [el("p", { class: "mb-label", text: "Undtagelser" }),
@@ -425,6 +436,15 @@ class MandatWidget {
     el("dl", {}, details.map(([term, value]) => [el("dt", { text: term }), el("dd", { text: value })])),
     closing && closing !== headLine ? el("p", { class: "mb-closing", text: closing }) : null,
     this.feedback(custom));
+  }
+
+  // A leader's one-off reply to a question the bot could not answer (bot/notices.py).
+  replyCard(text, custom) {
+    const who = custom.answered_by || "din leder";
+    return el("article", { class: "mb-card mb-reply", "aria-label": `Svar fra ${who}`, "data-question-id": custom.question_id },
+      el("span", { class: "mb-sr", text: "Mandatbot: " }),
+      el("p", { class: "mb-badge", text: `Svar fra ${who}` }),
+      el("p", { class: "mb-msg-text", text: custom.reply || text }));
   }
 
   noAnswerCard(text, custom) {

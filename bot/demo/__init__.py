@@ -1,0 +1,1 @@
+"""The demo: the demo catalogue (``catalogue.yaml``) and generated demo history (:mod:`bot.demo.history`)."""
