@@ -204,7 +204,7 @@ class Question(Base):
     demo = Column(Boolean, nullable=False, default=False, server_default="0")
 
     __table_args__ = (Index("ix_questions_outcome_asked", "outcome", "asked_at"),
-                      # migration 0010 (make bench-scale): the questions HR linked, read on every answer
+                      # migration 0008 (make bench-scale): the questions HR linked, read on every answer
                       Index("ix_questions_linked", "status", "resolved_mandate_id", "status_at"))
 
 

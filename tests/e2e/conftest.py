@@ -43,3 +43,22 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+def widget_ready(page) -> None:
+    """Wait until the widget on the demo page is open and connected."""
+    page.wait_for_selector("#mb-panel:not([hidden])")
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#mandatbot-widget').shadowRoot;"
+        " return r.querySelector('.mb-status').textContent === '' && !r.querySelector('#mb-input').disabled; }")
+
+
+def widget_ask(page, question: str) -> None:
+    """Type ``question`` in the widget and wait for a new card (an answer or "no answer") and the end of typing."""
+    cards = page.locator("article.mb-card").count()
+    page.fill("#mb-input", question)
+    page.press("#mb-input", "Enter")
+    page.wait_for_function(
+        "n => document.querySelector('#mandatbot-widget').shadowRoot.querySelectorAll('article.mb-card').length > n",
+        arg=cards)
+    page.wait_for_selector(".mb-typing[hidden]", state="attached")

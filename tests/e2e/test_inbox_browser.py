@@ -24,7 +24,7 @@ from sqlalchemy import select
 from bot.config import PROJECT_ROOT
 from scripts.live import catalogue_database
 from tests.conftest import DEMO_CATALOGUE
-from tests.e2e.conftest import admin_server
+from tests.e2e.conftest import admin_server, widget_ask as ask, widget_ready
 
 pytestmark = [pytest.mark.live, pytest.mark.model]
 
@@ -76,19 +76,7 @@ def new_page(browser, width: int = 1280, height: int = 900):
 
 def open_widget(page, live) -> None:
     page.goto(f"{live['admin']}/demo?medarbejder=anna")
-    page.wait_for_selector("#mb-panel:not([hidden])")
-    page.wait_for_function(
-        "() => { const r = document.querySelector('#mandatbot-widget').shadowRoot;"
-        " return r.querySelector('.mb-status').textContent === '' && !r.querySelector('#mb-input').disabled; }")
-
-
-def ask(page, question: str) -> None:
-    cards = page.locator("article.mb-card").count()
-    page.fill("#mb-input", question)
-    page.press("#mb-input", "Enter")
-    page.wait_for_function(
-        "n => document.querySelector('#mandatbot-widget').shadowRoot.querySelectorAll('article.mb-card').length > n",
-        arg=cards)
+    widget_ready(page)
 
 
 def _stored(url: str, text: str):

@@ -28,6 +28,8 @@ from bot.config import PROJECT_ROOT
 from scripts.live import catalogue_database
 from tests.conftest import DEMO_CATALOGUE
 from tests.e2e.conftest import admin_server
+from tests.e2e.conftest import widget_ask as ask
+from tests.e2e.conftest import widget_ready as open_demo_ready
 
 pytestmark = [pytest.mark.live, pytest.mark.model]
 
@@ -102,24 +104,6 @@ def _report(name: str, data: dict) -> None:
 def open_demo(page, live, employee: str = "anna") -> None:
     page.goto(f"{live['admin']}/demo?medarbejder={employee}")
     open_demo_ready(page)
-
-
-def open_demo_ready(page) -> None:
-    """Wait until the widget is open and connected."""
-    page.wait_for_selector("#mb-panel:not([hidden])")
-    page.wait_for_function(
-        "() => { const r = document.querySelector('#mandatbot-widget').shadowRoot;"
-        " return r.querySelector('.mb-status').textContent === '' && !r.querySelector('#mb-input').disabled; }")
-
-
-def ask(page, question: str) -> None:
-    cards = page.locator("article.mb-card").count()
-    page.fill("#mb-input", question)
-    page.press("#mb-input", "Enter")
-    page.wait_for_function(
-        "n => document.querySelector('#mandatbot-widget').shadowRoot.querySelectorAll('article.mb-card').length > n",
-        arg=cards)
-    page.wait_for_selector(".mb-typing[hidden]", state="attached")
 
 
 def _feedback_rows(url: str):
