@@ -98,11 +98,13 @@ main() {
   local servers=("${groups[@]}")
 
   echo "Mandatbot starter (indlæsning af modellen tager 1-2 minutter) ... Ctrl-C stopper alle."
-  # Say clearly when the REST channel really answers.
+  # Say clearly when the bot really answers: a list of a demo team's mandates goes through the NLU,
+  # the action server and the catalogue index (built on the first question), and stores nothing.
   RASA_PORT=$RASA_PORT ADMIN_PORT=$ADMIN_PORT start_group bash -c '
     for _ in $(seq 1 600); do
-      if curl -sf -m 5 "http://localhost:$RASA_PORT/webhooks/rest/webhook" \
-           -H "Content-Type: application/json" -d "{\"sender\": \"run-sh-ready\", \"message\": \"hej\"}" | grep -q text; then
+      if curl -sf -m 30 "http://localhost:$RASA_PORT/webhooks/rest/webhook" \
+           -H "Content-Type: application/json" -d "{\"sender\": \"run-sh-ready\", \"message\": \"Hvad må jeg selv bestemme?\", \"metadata\": {\"team\": \"hjemmeplejen-syd\"}}" \
+           | grep -q text; then
         echo ""
         echo "=== Klar: REST svarer på http://localhost:$RASA_PORT/webhooks/rest/webhook," \
              "admin-app på http://localhost:$ADMIN_PORT/ ==="

