@@ -30,7 +30,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import language, question, quantities, restrictions, retrieval, routes, rules
 from bot.privacy import redact
 
-BOUND_S = 1.0
+BOUND_S = 2.0
+"""A safety bound, not a speed target: linear steps read 100 KB in well under 0.5 s here, a quadratic one
+would take minutes. 1.0 s failed once at 1.03 s for the whole path on emoji while other test runs shared
+the 2 cores (2026-12-01)."""
 SIZE = 100_000
 
 
@@ -111,7 +114,7 @@ def best_time(function, *args, bound_s: float = BOUND_S, tries: int = 3) -> floa
 
 
 @pytest.mark.parametrize("name", [*CLASSES, *AIMED])
-def test_every_pattern_on_the_message_path_reads_100_kb_in_under_a_second(name):
+def test_every_pattern_on_the_message_path_reads_100_kb_within_the_bound(name):
     text = {**CLASSES, **AIMED}[name]
     times = {function: best_time(run, text) for function, run in REGEX_FUNCTIONS.items()}
     worst = max(times, key=times.get)
@@ -130,7 +133,7 @@ def demo_service(demo_db, monkeypatch):
     return service
 
 
-def test_the_whole_path_takes_under_a_second_on_100_kb_of_each_class(demo_service):
+def test_the_whole_path_stays_within_the_bound_on_100_kb_of_each_class(demo_service):
     """``service.parse``, ``service.answer`` (demo catalogue, ``store=False``) and ``redact``."""
     worst = (0.0, "")
     for name, text in CLASSES.items():
