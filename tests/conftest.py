@@ -98,3 +98,45 @@ def stored_counts(url: str) -> tuple[int, int, int]:
                 session.execute(select(func.coalesce(func.sum(QuestionStat.count), 0))).scalar())
     finally:
         session.close()
+
+
+# -- action tests on trackers (tests/test_actions.py, test_dialogue_edges.py, test_good_stories.py) ----
+
+@pytest.fixture()
+def fresh_service(db_url):
+    """A new :func:`bot.service.default_service` for this test's database (the cache cleared before and after)."""
+    from bot.service import default_service
+
+    default_service.cache_clear()
+    yield
+    default_service.cache_clear()
+
+
+def run_action(action, trk, domain: dict):
+    """Run a rasa_sdk ``action`` on tracker ``trk``; returns (dispatched messages, events).
+
+    A coroutine runs on a fresh event loop: earlier tests (Sanic) may have closed the default one."""
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    result = action.run(dispatcher, trk, domain)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return dispatcher.messages, result
+
+
+def slot_events(events) -> dict:
+    """``{slot: value}`` of the SlotSet events among ``events``."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def texts(messages) -> str:
+    """The texts of dispatched messages, joined by spaces."""
+    return " ".join(m.get("text") or "" for m in messages)
+
+
+def customs(messages) -> list:
+    """The ``custom`` payloads of dispatched messages."""
+    return [m["custom"] for m in messages if m.get("custom")]

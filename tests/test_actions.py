@@ -1,7 +1,6 @@
 """Each custom action run on a tracker (in the style of Rasa's financial-demo tests)."""
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from rasa_sdk import Tracker
@@ -11,17 +10,12 @@ from sqlalchemy import select
 
 from actions import actions
 from bot.db.models import Feedback, Question
+from tests.conftest import customs, run_action
 
 DOMAIN: dict = {"forms": {"unit_form": {"required_slots": ["unit"]}}, "slots": {}}
 
 
-@pytest.fixture(autouse=True)
-def fresh_service(db_url):
-    from bot.service import default_service
-
-    default_service.cache_clear()
-    yield
-    default_service.cache_clear()
+pytestmark = pytest.mark.usefixtures("fresh_service")
 
 
 def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=None, active_loop=None, events=None):
@@ -38,15 +32,9 @@ def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=N
 
 
 def run(action, trk):
-    dispatcher = CollectingDispatcher()
-    result = action.run(dispatcher, trk, DOMAIN)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)  # a fresh loop: earlier tests (Sanic) may have closed the default one
-    return dispatcher.messages, result
+    return run_action(action, trk, DOMAIN)
 
 
-def customs(messages):
-    return [m["custom"] for m in messages if m.get("custom")]
 
 
 def test_answer_uses_the_team_from_metadata(demo_db):

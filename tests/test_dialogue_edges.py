@@ -10,7 +10,6 @@ One section per finding of the issue; each test fails on the code before the fix
 """
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from rasa_sdk import Tracker
@@ -20,6 +19,7 @@ from sqlalchemy import select
 
 from actions import actions
 from bot.db.models import Feedback, Question
+from tests.conftest import customs, run_action, slot_events, texts
 
 DOMAIN: dict = {"forms": {"unit_form": {"required_slots": ["unit"]}}, "slots": {}}
 FORM = {"name": "unit_form"}
@@ -28,13 +28,7 @@ COFFEE = "Må jeg købe kaffe til teamet?"
 SUBSTITUTE = "Må jeg selv ringe efter en vikar, når en kollega er syg?"
 
 
-@pytest.fixture(autouse=True)
-def fresh_service(db_url):
-    from bot.service import default_service
-
-    default_service.cache_clear()
-    yield
-    default_service.cache_clear()
+pytestmark = pytest.mark.usefixtures("fresh_service")
 
 
 def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=None, active_loop=None,
@@ -47,23 +41,13 @@ def tracker(text="", intent="ask_mandate", metadata=None, slots=None, entities=N
 
 
 def run(action, trk):
-    dispatcher = CollectingDispatcher()
-    result = action.run(dispatcher, trk, DOMAIN)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    return dispatcher.messages, result
+    return run_action(action, trk, DOMAIN)
 
 
-def customs(messages):
-    return [m["custom"] for m in messages if m.get("custom")]
 
 
-def slot_events(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def texts(messages):
-    return " ".join(m.get("text") or "" for m in messages)
 
 
 # -- 1. the unit form keeps the first question ---------------------------------------------------

@@ -6,18 +6,17 @@ Each test fails on the code before this part: no ``share_story`` intent, no ``st
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 
 import pytest
 import yaml
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions import actions, story_actions
 from bot.db.models import Question, Story
+from tests.conftest import run_action, slot_events, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOTS = ["story_what", "story_own_decision", "story_may_share"]
@@ -30,13 +29,7 @@ STORY = ("Fru Jensen (010190-1234) faldt i går aftes. Min kollega Mette Hansen 
 OWN = "Jeg ringede selv til vikarbureauet og gav borgeren besked."
 
 
-@pytest.fixture(autouse=True)
-def fresh_service(db_url):
-    from bot.service import default_service
-
-    default_service.cache_clear()
-    yield
-    default_service.cache_clear()
+pytestmark = pytest.mark.usefixtures("fresh_service")
 
 
 def tracker(text, intent="chitchat", requested=None, slots=None, metadata=None, fill=None, sender=SENDER):
@@ -55,19 +48,11 @@ def tracker(text, intent="chitchat", requested=None, slots=None, metadata=None, 
 
 
 def run(action, trk):
-    dispatcher = CollectingDispatcher()
-    result = action.run(dispatcher, trk, DOMAIN)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    return dispatcher.messages, result
+    return run_action(action, trk, DOMAIN)
 
 
-def slot_events(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def texts(messages):
-    return " ".join(m.get("text") or "" for m in messages)
 
 
 def stored(url):

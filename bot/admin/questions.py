@@ -29,6 +29,7 @@ from bot.admin.common import (
 from bot.admin.grouping import DEFAULT_THRESHOLD, group_texts
 from bot.admin.preview import LinkPreview, link_preview
 from bot.catalogue.tree import descendants
+from bot.domain import NEGATIVE_FEEDBACK
 from bot.inbox import clear_answer, mark_answered
 from bot.db.models import QUESTION_STATUSES, Feedback, Mandate, Question, utcnow
 
@@ -38,7 +39,6 @@ MAX_GROUPED = 2000
 MAX_GROUPED_CSV = 10000
 GROUPS_PER_PAGE = 20
 ROWS_PER_PAGE = 50
-NEGATIVE = ("down", "mistake")
 STATUS_FILTERS = {"ny": "Nye", "besvaret": "Besvaret", "ikke-relevant": "Ikke relevante", "alle": "Alle"}
 KIND_FILTERS = {"": "Ubesvarede og negativ feedback", "ubesvaret": "Kun ubesvarede",
                 "feedback": "Kun svar med negativ feedback"}
@@ -93,7 +93,7 @@ def review_status(question: Any) -> str:
 
 
 def _negative_feedback():
-    return select(Feedback.question_id).where(Feedback.value.in_(NEGATIVE), Feedback.question_id.is_not(None))
+    return select(Feedback.question_id).where(Feedback.value.in_(NEGATIVE_FEEDBACK), Feedback.question_id.is_not(None))
 
 
 def queue_conditions(filters: Filters) -> list:
