@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 from bot.domain import DECISIONS, SELF_DECISIONS, Limit, convert
 from bot.localtime import danish_date
-from bot.quantities import Quantity, format_quantity
+from bot.quantities import Quantity, describe, format_quantity
 from bot.rules import RuleCheck, as_payload, entry_exceptions, entry_limit, restriction_exception
 
 DECISION_BADGES = {
@@ -225,7 +225,7 @@ def verdict_for(entry, check: "RuleCheck") -> Verdict:
         return _exception_verdict(entry, check.exception or {"case": check.case or entry.topic})
     if status == "over_limit" and check.limit is not None and check.quantity is not None:
         limit = format_quantity(check.limit.value, check.limit.unit)
-        asked = format_quantity(check.quantity.value, check.quantity.unit)
+        asked = describe(check.quantity)
         badge = OVER_LIMIT_BADGE if check.limit.unit == "kr" else OVER_OTHER_LIMIT_BADGE
         if decision in SELF_DECISIONS:
             who = "du" if decision == "employee" else "I i teamet"
@@ -302,8 +302,10 @@ def limit_line(limit: Limit | None, quantity: Quantity | None = None, *, over: b
     line = f"{label}: {format_quantity(limit.value, limit.unit)}"
     if quantity is not None and not over:
         value = convert(quantity.value, quantity.unit, limit.unit)
-        if value is not None and value <= limit.value:
-            asked = format_quantity(quantity.value, quantity.unit)
+        upper = quantity.upper if quantity.upper is not None else quantity.value
+        upper = convert(upper, quantity.unit, limit.unit) if upper != float("inf") else upper
+        if value is not None and upper is not None and upper <= limit.value and not quantity.above:
+            asked = describe(quantity)
             line += (f" (dit beløb, {asked}, er inden for grænsen)" if limit.unit == "kr"
                      else f" ({asked} er inden for grænsen)")
     return _sentence(line)
@@ -433,6 +435,11 @@ def review_notice(review_by: dt.date) -> str:
             "forældet. Spørg din leder, hvis du er i tvivl om, at den stadig gælder.")
 
 
+_QUANTITY_SUBJECTS = {"kr": "beløb", "minutter": "hvor længe", "timer": "hvor længe", "dage": "hvor længe",
+                      "personer": "hvor mange I er", "gange": "hvor mange gange"}
+"""What a rule without a limit in a quantity's unit does not speak of ("... siger ikke noget om beløb")."""
+
+
 def no_answer_reply(
     question_id: int | None,
     *,
@@ -440,6 +447,7 @@ def no_answer_reply(
     outside_unit_name: str | None = None,
     outside_valid_to: dt.date | None = None,
     previous_topic: str | None = None,
+    previous_unit: str | None = None,
 ) -> Reply:
     """The honest "I don't know" answer; the question is stored for HR.
 
@@ -448,11 +456,13 @@ def no_answer_reply(
         outside_topic / outside_unit_name / outside_valid_to: a fitting entry
             that is not in force for the asker (another unit's, or expired).
         previous_topic: the topic of the previous answer, when the question
-            asked about an amount and that entry has no amount limit.
+            named a quantity that entry has no limit for.
+        previous_unit: that quantity's unit (:data:`bot.domain.LIMIT_UNITS`; default kroner).
     """
     lines = ["Det kan jeg ikke finde et klart svar på i jeres mandatkatalog."]
     if previous_topic:
-        lines.append(f"Reglen fra før om \"{previous_topic}\" siger ikke noget om beløb.")
+        about = _QUANTITY_SUBJECTS.get(previous_unit or "kr", "beløb")
+        lines.append(f"Reglen fra før om \"{previous_topic}\" siger ikke noget om {about}.")
     if outside_topic and outside_valid_to:
         lines.append(
             f"Der var en regel om \"{outside_topic}\", men den gjaldt kun til "

@@ -44,6 +44,13 @@ ENGLISH_WORDS = frozenset(
     if be have has need must hi hello thanks please""".split()
 )
 
+ENGLISH_FUNCTION_WORDS = ENGLISH_WORDS | frozenset(
+    """about them they their there then than and but so or not only just also too its it's s was were
+    will would one ones some any all more less much many very really still even again here what's""".split()
+)
+"""English words that carry no topic: a short English follow-up ("what about 6 of them?") is counted
+by its other words, as a Danish one is by its terms without stop words."""
+
 DATA_DIR = Path(__file__).resolve().parent / "language_data"
 
 INFORMAL_SPELLINGS = {
@@ -167,20 +174,44 @@ _FOLLOW_UP_CUES = (
 )
 
 
+_FOLLOW_UP_OPENER = re.compile(
+    r"^(?:og|men|så|saa|and|but|so)?\s*(?:hvad\s+(?:nu\s+|så\s+|saa\s+)?hvis|hvis\s+nu|hvad\s+(?:nu\s+|så\s+|saa\s+)?med"
+    r"|også\s+hvis|ogsaa\s+hvis|selv\s+om|selvom|what\s+if|what\s+about|how\s+about|even\s+if|and\s+if|but\s+if"
+    r"|og\s+hvis|men\s+hvis)\b")
+"""How a follow-up opens: "hvad nu hvis ...", "og hvis ...", "hvad så med ...", "what about ...",
+"and if ...". Alone not enough ("Hvad med en hund?" is a new question): see :data:`_BACK_REFERENCE`."""
+
+_BACK_REFERENCE = re.compile(
+    r"\b(?:det|den|de|dem|han|hun|ham|hende|dens|dets|deres|reglen|samme|it|its|they|them|she|he|her|him|that|"
+    r"the same)\b")
+"""Words that point back at what the last question was about ("hvad nu hvis hun er væk hele ugen?",
+"what about 6 of them?")."""
+
+
 def looks_like_follow_up(text: str) -> bool:
     """True for a short message that refers back to the last answer.
 
-    It must point back with "det"/"den"/"reglen" ("hvad hvis det koster
-    8.000?", "gælder det også i weekenden?", "og hvis det er en nattevagt?")
-    or be little more than an amount ("8.000 kr.?"). "Hvad med en hund?"
-    is a new question. Long messages are new questions.
+    It points back with "det"/"den"/"reglen" after a cue ("hvad hvis det
+    koster 8.000?", "gælder det også i weekenden?", "og hvis det er en
+    nattevagt?"), or opens as a follow-up (:data:`_FOLLOW_UP_OPENER`) and
+    points back (:data:`_BACK_REFERENCE`) or names a quantity or a bare number
+    ("hvad så med 3 dage?", "and if it's only for tomorrow?", "hvad hvis vi er 3?"), or is little more than a
+    quantity (an amount in at most six words, "hvad hvis 8.000 kr.?"; any
+    other quantity in at most three, "i 3 dage?"). "Hvad med en hund?" is a new
+    question. Long messages (over 10 words) are new questions.
     """
+    from bot.quantities import bare_numbers, parse_quantities
+
     norm = normalise(text)
     if len(words(norm)) > 10:
         return False
-    return any(norm.startswith(cue) or f" {cue}" in f" {norm}" for cue in _FOLLOW_UP_CUES) or (
-        bool(parse_amounts(norm)) and len(words(norm)) <= 6
-    )
+    if any(norm.startswith(cue) or f" {cue}" in f" {norm}" for cue in _FOLLOW_UP_CUES):
+        return True
+    quantities = parse_quantities(norm)
+    if _FOLLOW_UP_OPENER.match(norm) and (quantities or _BACK_REFERENCE.search(norm) or bare_numbers(norm)):
+        return True
+    size = len(words(norm))
+    return any(q.unit == "kr" for q in quantities) and size <= 6 or bool(quantities) and size <= 3
 
 
 _QUESTION_START = re.compile(

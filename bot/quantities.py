@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 from bot.domain import LIMIT_UNITS
 
-__all__ = ["Quantity", "parse_quantities", "format_quantity"]
+__all__ = ["Quantity", "parse_quantities", "bare_numbers", "format_quantity", "describe"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ class Quantity:
 
     ``text`` is the span of the original text it was read from ("3.000,50 kr.", "en halv time").
 
+    A vague or open quantity has a range: ``value`` is its smallest reading and ``upper`` its
+    largest ("et par dage": 2 to 3; "flere gange": 2 to infinity; "2-3 timer": 2 to 3); ``upper``
+    is None for an exact quantity. ``above``: strictly more than ``value`` ("over 2 timer",
+    "mere end 3 gange", "more than 500 kr").
+
     Raises:
         ValueError: on construction, for a unit outside :data:`bot.domain.LIMIT_UNITS`.
     """
@@ -52,10 +57,19 @@ class Quantity:
     value: float
     unit: str
     text: str
+    upper: float | None = None
+    above: bool = False
 
     def __post_init__(self):
         if self.unit not in LIMIT_UNITS:
             raise ValueError(f"quantity unit must be one of {', '.join(LIMIT_UNITS)}, not {self.unit!r}")
+        if self.upper is not None and self.upper < self.value:
+            raise ValueError(f"quantity upper bound {self.upper} is below its value {self.value}")
+
+    @property
+    def exact(self) -> bool:
+        """True for one exact value ("3 dage"), False for a range or an open quantity."""
+        return self.upper is None and not self.above
 
 
 _TOKEN = re.compile(r"(?P<num>[0-9]+)|(?P<word>[^\W\d_]+)|(?P<space>\s+)|(?P<punct>[^\w\s]|_)")
@@ -110,8 +124,55 @@ _TIME_WORDS = {
     # question about "en uge" is then never judged within a limit that only 5 days would fit,
     # so an error leans towards asking the leader, never towards a wrong "Ja" (DESIGN.md).
     "uge": ("dage", 7.0), "uger": ("dage", 7.0), "ugers": ("dage", 7.0), "week": ("dage", 7.0),
-    "weeks": ("dage", 7.0),
+    "weeks": ("dage", 7.0), "ugen": ("dage", 7.0), "fortnight": ("dage", 14.0),
+    # A weekend is Saturday and Sunday; a month is read as 31 days, the larger reading, for the
+    # reason given for the week.
+    "weekend": ("dage", 2.0), "weekenden": ("dage", 2.0), "weekender": ("dage", 2.0),
+    "weekends": ("dage", 2.0),
+    "måned": ("dage", 31.0), "måneder": ("dage", 31.0), "måneds": ("dage", 31.0),
+    "måneden": ("dage", 31.0), "month": ("dage", 31.0), "months": ("dage", 31.0),
+    "nat": ("dage", 1.0), "nætter": ("dage", 1.0), "natten": ("dage", 1.0), "night": ("dage", 1.0),
+    "nights": ("dage", 1.0),
 }
+_HOUR_ABBREVIATION = "t"
+""""2t", "2 t." and "1½ t" are hours; "5 t.kr." (thousand kroner) is read before it."""
+
+_WHOLE_WORDS = frozenset({"hel", "helt", "hele", "whole", "full", "entire"})
+""""en hel uge", "et helt døgn", "hele dagen", "a whole week": the unit once, in full."""
+_WHOLE_UNITS = frozenset({"dagen", "ugen", "weekenden", "natten", "døgnet", "måneden", "day", "week",
+                          "weekend", "night", "month", "timen"})
+"""The units "hele ..." makes a duration of: "hele dagen" is 1 day ("hele tiden" is not)."""
+
+_VAGUE = {
+    # word(s) before a unit -> (smallest, largest reading)
+    "par": (2.0, 3.0), "couple": (2.0, 3.0), "nogle": (2.0, 5.0), "nogen": (2.0, 5.0),
+    "flere": (2.0, float("inf")), "mange": (3.0, float("inf")),
+    "few": (2.0, 4.0), "several": (2.0, float("inf")), "many": (3.0, float("inf")),
+    "some": (2.0, 5.0),
+}
+"""Vague counts: "et par dage", "nogle timer", "flere gange", "a few days", "several times". As a
+range, a limit inside it is neither kept nor broken: the answer asks the employee to check."""
+
+_ABOVE = (("over",), ("mere", "end"), ("mer", "end"), ("længere", "end"), ("flere", "end"),
+          ("more", "than"), ("longer", "than"), ("godt",), ("lidt", "over"),
+          ("mindst",), ("minimum",), ("at", "least"))
+"""Words before a quantity that make it open upwards: "over 2 timer", "mere end 3 gange", "mindst 2
+dage". Most are strictly more ("over 2 timer" against a 2-hour limit is over it); "mindst",
+"minimum" and "at least" include the value itself (:data:`_STRICT_ABOVE`)."""
+_STRICT_ABOVE = frozenset({("over",), ("mere", "end"), ("mer", "end"), ("længere", "end"),
+                           ("flere", "end"), ("more", "than"), ("longer", "than"), ("godt",),
+                           ("lidt", "over")})
+
+WEEKDAYS = {
+    "mandag": 0, "tirsdag": 1, "onsdag": 2, "torsdag": 3, "fredag": 4, "lørdag": 5, "søndag": 6,
+    "man": 0, "tirs": 1, "tir": 1, "ons": 2, "tors": 3, "tor": 3, "fre": 4, "lør": 5, "søn": 6,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+}
+"""Weekday names: "fra mandag til torsdag" is 4 days (both days counted: the larger reading)."""
+_RANGE_WORDS = frozenset({"til", "to", "through", "until", "-", "–"})
+
+_FRACTION_SIGNS = {"½": 0.5, "¼": 0.25, "¾": 0.75}
+"""Vulgar fractions as staff type them: "1½ time", "½ time", "2¾ timer"."""
 _PERSON_WORDS = frozenset(
     """personer person pers deltagere deltager medarbejdere kolleger kollegaer borgere beboere børn
     elever gæster brugere mennesker voksne unge ansatte people persons children kids participants
@@ -204,6 +265,8 @@ def _digits(toks: list[_Tok], i: int) -> tuple[float, int, bool] | None:
             else:
                 break
     money = False
+    if _is(toks, j, "word", tight=True) and toks[j].text in _FRACTION_SIGNS:  # "1½"
+        return value + _FRACTION_SIGNS[toks[j].text], j + 1, False
     if (_is(toks, j, "punct", ",", tight=True) or _is(toks, j, "punct", ".", tight=True)) \
             and _is(toks, j + 1, "num", tight=True) and len(toks[j + 1].text) <= 2:
         decimals = toks[j + 1].text
@@ -262,6 +325,12 @@ def _unit_after(toks: list[_Tok], j: int, article: bool) -> tuple[str, float, in
         if word == "min" and _is(toks, j, "punct", ".", tight=True):
             j += 1
         return unit, factor, j
+    if word == _HOUR_ABBREVIATION and not article:
+        if _is(toks, j + 1, "punct", ".", tight=True):
+            if _word(toks, j + 2) == "kr":
+                return None
+            return "timer", 1.0, j + 2
+        return "timer", 1.0, j + 1
     compound = _compound_time_word(word)
     if compound is not None and not article:
         return compound[0], compound[1], j + 1
@@ -289,7 +358,7 @@ def parse_quantities(text: str) -> list[Quantity]:
     """
     text = unicodedata.normalize("NFC", text or "")
     toks = _tokens(text)
-    found: list[Quantity] = []
+    spans: list[list] = []  # [value, unit, start token, end token, upper, above]
     i, n = 0, len(toks)
     while i < n:
         tok = toks[i]
@@ -304,10 +373,97 @@ def parse_quantities(text: str) -> list[Quantity]:
         if got is None:
             i += 1
             continue
-        value, unit, start, end = got
-        found.append(Quantity(value, unit, text[toks[start].start:toks[end - 1].end]))
+        value, unit, start, end, *rest = got
+        upper = rest[0] if rest else None
+        start, upper, above = _qualified(toks, start, value, upper)
+        spans.append([value, unit, start, end, upper, above])
         i = end
-    return found
+    spans = _summed(toks, spans)
+    return [Quantity(value, unit, text[toks[start].start:toks[end - 1].end], upper, above)
+            for value, unit, start, end, upper, above in spans]
+
+
+_CLOCK_WORDS = frozenset({"kl", "klokken", "at", "den", "d", "nr", "nummer", "number", "no", "side", "page",
+                          "stue", "værelse", "room", "år", "årig", "years", "year"})
+"""Words next to a number that make it a clock time, a date, a number or an age ("kl. 3", "den 3.",
+"stue 12", "3 år"), not a count a follow-up could mean."""
+
+
+def bare_numbers(text: str) -> list[float]:
+    """The numbers of ``text`` that are part of no quantity and no clock time, date, room or age:
+    "what about 6 of them?" -> [6.0]; "hvad hvis vi er 12?" -> [12.0]; "kl. 14" -> [].
+
+    A follow-up reads such a number in the unit of the previous answer's limit
+    (:meth:`bot.service.MandateService.answer`). Linear time, as :func:`parse_quantities`.
+    """
+    text = unicodedata.normalize("NFC", text or "")
+    toks = _tokens(text)
+    taken = [(q_start, q_end) for q_start, q_end in _quantity_spans(text)]
+    out: list[float] = []
+    for i, tok in enumerate(toks):
+        if tok.kind != "num" or len(tok.text) > 6:
+            continue
+        if any(start <= tok.start < end for start, end in taken):
+            continue
+        if i >= 2 and toks[i - 1].kind == "punct" and toks[i - 1].text in ".:/-," and not tok.space \
+                and toks[i - 2].kind == "num":
+            continue  # the second part of "10.30", "3/12", "2-3"
+        before = _word(toks, i - 1) if i >= 1 else None
+        if i >= 2 and toks[i - 1].text == "." and _word(toks, i - 2) in _CLOCK_WORDS:
+            before = _word(toks, i - 2)
+        after = toks[i + 1] if i + 1 < len(toks) else None
+        if before in _CLOCK_WORDS or (after is not None and (
+                after.kind == "num" or (after.kind == "punct" and after.text in ".:/-" and not after.space
+                                        and i + 2 < len(toks) and toks[i + 2].kind == "num")
+                or (after.kind == "punct" and after.text == "." and not after.space
+                    and i + 2 < len(toks) and toks[i + 2].kind == "word")
+                or (after.kind == "word" and after.text in _CLOCK_WORDS))):
+            continue
+        out.append(float(int(tok.text)))
+    return out
+
+
+def _quantity_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the quantities :func:`parse_quantities` finds in ``text`` (NFC)."""
+    spans, position = [], 0
+    for quantity in parse_quantities(text):
+        start = text.find(quantity.text, position)
+        if start >= 0:
+            spans.append((start, start + len(quantity.text)))
+            position = start + len(quantity.text)
+    return spans
+
+
+def _qualified(toks: list[_Tok], start: int, value: float, upper: float | None) -> tuple[int, float | None, bool]:
+    """``(start, upper, above)`` after the words before a quantity (:data:`_ABOVE`): "over 2 timer"
+    is open upwards and strictly more; "mindst 2 dage" open upwards from 2 itself."""
+    for words_before in _ABOVE:
+        k = len(words_before)
+        if start - k < 0:
+            continue
+        if all(_word(toks, start - k + m) == words_before[m] for m in range(k)):
+            return start - k, float("inf"), words_before in _STRICT_ABOVE
+    return start, upper, False
+
+
+_SUM_UNITS = {("timer", "minutter"): ("minutter", 60.0), ("dage", "timer"): ("timer", 24.0)}
+"""Two durations joined by "og"/"and" are one: "2 timer og 30 minutter" is 150 minutes."""
+
+
+def _summed(toks: list[_Tok], spans: list[list]) -> list[list]:
+    """``spans`` with "2 timer og 30 minutter" / "1 dag og 6 timer" merged into one exact sum."""
+    out: list[list] = []
+    for span in spans:
+        if out:
+            prev = out[-1]
+            pair = _SUM_UNITS.get((prev[1], span[1]))
+            if pair and prev[4] is None and span[4] is None and not span[5] and span[2] == prev[3] + 1 \
+                    and _word(toks, prev[3]) in ("og", "and"):
+                unit, factor = pair
+                out[-1] = [prev[0] * factor + span[0], unit, prev[2], span[3], None, prev[5]]
+                continue
+        out.append(span)
+    return out
 
 
 def _prefix_money(toks: list[_Tok], i: int) -> int | None:
@@ -341,6 +497,13 @@ def _read_number(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | int:
         j += 1
         if word in ("mio", "mill") and _is(toks, j, "punct", ".", tight=True):
             j += 1
+    ranged = _range_end(toks, j) if not multiplied else None
+    if ranged is not None:  # "2-3 dage", "2 til 3 timer", "4 eller 5 personer"
+        high, k = ranged
+        unit = _unit_after(toks, k, article=False)
+        if unit is not None and high > value:
+            name, factor, end = unit
+            return value * factor, name, start, end, high * factor
     unit = _unit_after(toks, j, article=False)
     if unit is not None:
         name, factor, end = unit
@@ -355,6 +518,20 @@ def _read_number(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | int:
     if cue in _PRICE_CUES and (multiplied or _bare_amount(toks, j, value)):
         return value, "kr", start, j
     return j  # no quantity: the caller goes on after the number
+
+
+def _range_end(toks: list[_Tok], j: int) -> tuple[float, int] | None:
+    """The second number of a range after the first ends at ``j`` ("-3", "til 3", "eller 3", "to 3"):
+    ``(value, index after it)``, else None."""
+    joiner = toks[j] if j < len(toks) else None
+    if joiner is None or not (joiner.text in ("-", "–") or joiner.text in ("til", "eller", "to", "or")):
+        return None
+    if not _is(toks, j + 1, "num"):
+        return None
+    read = _digits(toks, j + 1)
+    if read is None:
+        return None
+    return read[0], read[1]
 
 
 def _bare_amount(toks: list[_Tok], j: int, value: float) -> bool:
@@ -405,6 +582,28 @@ def _read_word(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | None:
             unit, factor, end = found
             return _FRACTION_WORDS[word] * factor, unit, i, end
         return None
+    if word in _FRACTION_SIGNS:  # "½ time"
+        found = _unit_after(toks, i + 1, article=True)
+        if found:
+            unit, factor, end = found
+            return _FRACTION_SIGNS[word] * factor, unit, i, end
+        return None
+    vague = _read_vague(toks, i)
+    if vague is not None:
+        return vague
+    if word in ORDINALS:
+        return _read_ordinal(toks, i)
+    if word in ("hele", "whole", "entire") and _word(toks, i + 1) in _WHOLE_UNITS:  # "hele dagen"
+        unit, factor = _TIME_WORDS.get(toks[i + 1].text, ("dage", 1.0))  # "døgnet": 1 day
+        return factor, unit, i, i + 2
+    if word in WEEKDAYS:
+        return _read_weekdays(toks, i)
+    if word in _ARTICLES and _word(toks, i + 1) in _WHOLE_WORDS:  # "en hel uge", "a whole day"
+        found = _unit_after(toks, i + 2, article=True)
+        if found:
+            unit, factor, end = found
+            return factor, unit, i, end
+        return None
     if word not in NUMBER_WORDS:
         return None
     value = float(NUMBER_WORDS[word])
@@ -437,6 +636,69 @@ def _read_word(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | None:
     if unit == "kr" and article:
         return None
     return value * factor, unit, i, end
+
+
+def _read_vague(toks: list[_Tok], i: int) -> tuple[float, str, int, int, float] | None:
+    """A vague count before a unit (:data:`_VAGUE`): "et par dage", "nogle timer", "flere gange",
+    "a couple of days", "a few hours"; not money ("nogle kroner" says no amount)."""
+    word = toks[i].text
+    k = i
+    if word in _ARTICLES and _word(toks, i + 1) in ("par", "couple", "few"):
+        k = i + 1
+    elif word not in _VAGUE:
+        return None
+    low, high = _VAGUE[toks[k].text]
+    if toks[k].text == "couple" and _word(toks, k + 1) == "of":
+        k += 1
+    found = _unit_after(toks, k + 1, article=False)
+    if found is None or found[0] == "kr":
+        return None
+    unit, factor, end = found
+    return low * factor, unit, i, end, high * factor
+
+
+def _read_ordinal(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | None:
+    """"tredje gang", "det er anden gang", "the third time": the n-th time is n times. "anden" /
+    "andet" only after "er", "nu", "for", "den" or "det" ("en anden gang" is another time, not the second)."""
+    word = toks[i].text
+    follower = _word(toks, i + 1)
+    before = _word(toks, i - 1) if i >= 1 else None
+    if follower == "gang":
+        if word in ("anden", "andet") and before not in ("er", "nu", "for", "den", "det"):
+            return None
+        return float(ORDINALS[word]), "gange", i, i + 2
+    if follower == "time" and before in ("the", "a") and word in ("second", "third", "fourth", "fifth"):
+        return float(ORDINALS[word]), "gange", i - 1, i + 2
+    return None
+
+
+def _read_weekdays(toks: list[_Tok], i: int) -> tuple[float, str, int, int] | None:
+    """"mandag til torsdag", "fra mandag til og med fredag", "man-fre", "Monday to Friday": the days
+    counted with both ends (the larger reading). Abbreviations only with a hyphen ("man" is also a
+    pronoun)."""
+    first = toks[i].text
+    j = i + 1
+    joiner = toks[j].text if j < len(toks) else None
+    if joiner not in _RANGE_WORDS:
+        return None
+    j += 1
+    if joiner == "til" and _word(toks, j) == "og" and _word(toks, j + 1) == "med":
+        j += 2
+    last = _word(toks, j)
+    if last not in WEEKDAYS:
+        return None
+    if (len(first) <= 4 or len(last) <= 4) and joiner not in ("-", "–"):
+        return None
+    days = (WEEKDAYS[last] - WEEKDAYS[first]) % 7 + 1
+    return float(days), "dage", i, j + 1
+
+
+def describe(quantity: Quantity) -> str:
+    """The quantity as the answer names it: "3 dage" for an exact one, the asker's own words
+    ("et par dage", "over 2 timer") for a range or an open one."""
+    if quantity.exact:
+        return format_quantity(quantity.value, quantity.unit)
+    return quantity.text.strip()
 
 
 def format_quantity(value: float, unit: str) -> str:

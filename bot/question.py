@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.language import DanishAnalyzer, abbreviation_before, looks_english, normalise, without_filler_abbreviations
-from bot.quantities import Quantity, parse_quantities
+from bot.quantities import Quantity, bare_numbers, parse_quantities
 
 if TYPE_CHECKING:
     from bot.embeddings import Embedder
@@ -57,6 +57,9 @@ class Question:
         tokens: ``(token, lemma)`` pairs of the whole text.
         terms: content terms (stemmed, folded lemmas without stop words).
         quantities: amounts, durations, persons and times with their units.
+        numbers: numbers that are part of no quantity, clock time or date
+            (:func:`bot.quantities.bare_numbers`): a follow-up reads them in the unit of the
+            previous answer's limit ("what about 6 of them?").
         embedding: ``(dim,)`` float32, L2-normalised, or None without an embedder.
     """
 
@@ -69,6 +72,7 @@ class Question:
     terms: tuple[str, ...]
     quantities: tuple[Quantity, ...]
     embedding: np.ndarray | None = field(default=None, repr=False)
+    numbers: tuple[float, ...] = ()
 
     @property
     def english(self) -> bool:
@@ -161,5 +165,5 @@ def parse(text: str, analyzer: DanishAnalyzer, embedder: "Embedder | None" = Non
     return Question(
         text=text, normalised=normalise(text), language="en" if looks_english(text) else "da",
         sentences=tuple(sentences), focus=focus, tokens=tokens, terms=tuple(analyzer.terms_of(list(tokens))),
-        quantities=tuple(parse_quantities(text)), embedding=embedding,
+        quantities=tuple(parse_quantities(text)), embedding=embedding, numbers=tuple(bare_numbers(text)),
     )

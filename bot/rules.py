@@ -22,7 +22,8 @@ check      the bot cannot tell (a weak match of an exception case, or a
 Order of the checks (the first that fires wins): an exception carried from the
 previous question, an exception named fully by words, a restricting sentence,
 an exception by meaning (strong), the limit (over), "cannot tell" (a case named
-only in part by words, or weakly by meaning; an unconvertible duration), a
+only in part by words, or weakly by meaning; a duration that does not convert, a range or an
+open quantity with the limit inside it), a
 touched condition, the limit (within), clear. Exceptions come first because they say who decides a case whatever its
 size; a touched condition still lets the answer say "Ja, når ...", so it comes
 after everything that withdraws the "Ja".
@@ -108,7 +109,7 @@ class RuleCheck:
             "decision", "decided_by"}``; a restricting sentence carries ``"sentence": True``.
         limit: the entry's limit, when it has one.
         quantity: the question's quantity compared with the limit (the largest over it, or the
-            largest within it), or the unconvertible one for ``check``.
+            largest within it), or the one the bot cannot judge for ``check``.
         case: the exception case to carry into a follow-up question (``carried_case``).
     """
 
@@ -262,7 +263,7 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
 
     # 5. The limit.
     limit = base["limit"]
-    over, within, unconvertible = _against_limit(limit, getattr(question, "quantities", ()) or ())
+    over, within, unclear = _against_limit(limit, getattr(question, "quantities", ()) or ())
     if over is not None:
         return RuleCheck("over_limit", quantity=over, **base)
 
@@ -270,9 +271,9 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
     if weak is not None:
         return RuleCheck("check", condition=f"om dit tilfælde er {_lower_first(weak['case'])}",
                          exception=weak, case=weak["case"], **base)
-    if unconvertible is not None and limit is not None:
-        return RuleCheck("check", quantity=unconvertible, condition=(
-            f"om {unconvertible.text.strip()} er inden for grænsen på {format_quantity(limit.value, limit.unit)}"),
+    if unclear is not None and limit is not None:
+        return RuleCheck("check", quantity=unclear, condition=(
+            f"om {unclear.text.strip()} er inden for grænsen på {format_quantity(limit.value, limit.unit)}"),
             **base)
 
     # 7. A condition the question touches.
@@ -283,7 +284,21 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
     # 8./9.
     if within is not None:
         return RuleCheck("within_limit", quantity=within, **base)
+    # 10. A limit the question names no quantity for: the "Ja" holds only within it, so the
+    # headline says so ("Ja, når beløbet er på højst 200 kr.": issue 13, "when a condition
+    # applies, the headline states it").
+    if limit is not None:
+        return RuleCheck("condition", condition=limit_condition(limit), **base)
     return RuleCheck("clear", **base)
+
+
+def limit_condition(limit: Limit) -> str:
+    """The limit as the condition of a "Ja, når ...": "beløbet er på højst 200 kr." (kroner), "det er
+    inden for grænsen på 2 dage" (any other unit)."""
+    value = format_quantity(limit.value, limit.unit)
+    if limit.unit == "kr":
+        return f"beløbet er på højst {value.rstrip('.')}"
+    return f"det er inden for grænsen på {value}"
 
 
 # --------------------------------------------------------------------------- parts
@@ -606,29 +621,37 @@ def _negated_case(text: str, asked: frozenset, exceptions: list[dict],
 
 def _against_limit(limit: Limit | None, quantities: Iterable[Quantity]) -> tuple[
         Quantity | None, Quantity | None, Quantity | None]:
-    """``(largest quantity over the limit, largest within it, a duration that does not convert)``.
+    """``(largest quantity over the limit, largest within it, a quantity the bot cannot judge)``.
 
     Only quantities that convert to the limit's unit (:func:`bot.domain.convert`) are compared.
     A duration in a unit that does not convert to a duration limit ("3 timer" against "2 dage")
-    cannot be judged; any other unit ("2 børn" against a kr limit) is not about the limit and
-    is ignored.
+    cannot be judged, nor can a range or an open quantity with the limit inside it ("et par dage"
+    against 2 days, "mindst 2 timer" against 3); any other unit ("2 børn" against a kr limit) is
+    not about the limit and is ignored. Over the limit: the smallest reading is over it, or the
+    quantity is strictly more than the limit ("over 2 timer" against 2 hours).
     """
     if limit is None:
         return None, None, None
-    over = within = unconvertible = None
+    over = within = unclear = None
     over_value = within_value = -1.0
+    eps = 1e-9
     for quantity in quantities:
         value = convert(quantity.value, quantity.unit, limit.unit)
         if value is None:
-            if limit.unit in TIME_UNITS and quantity.unit in TIME_UNITS and unconvertible is None:
-                unconvertible = quantity
+            if limit.unit in TIME_UNITS and quantity.unit in TIME_UNITS and unclear is None:
+                unclear = quantity
             continue
-        if value > limit.value + 1e-9:
+        upper = value if quantity.upper is None else (
+            quantity.upper if quantity.upper == float("inf") else convert(quantity.upper, quantity.unit, limit.unit))
+        if value > limit.value + eps or (quantity.above and value >= limit.value - eps):
             if value > over_value:
                 over, over_value = quantity, value
-        elif value > within_value:
-            within, within_value = quantity, value
-    return over, within, unconvertible
+        elif upper is not None and upper <= limit.value + eps:
+            if value > within_value:
+                within, within_value = quantity, value
+        elif unclear is None:  # a range or open quantity with the limit inside it
+            unclear = quantity
+    return over, within, unclear
 
 
 def _touched_condition(asked: frozenset, entry, analyzer: DanishAnalyzer, allowed: frozenset) -> str | None:

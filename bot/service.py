@@ -23,15 +23,16 @@ from bot.config import Settings, get_settings, require_production_secrets
 from bot.db.models import Feedback, Mandate, MandateHistory, Question, Unit
 from bot.db.session import session_scope
 from bot.decide import Candidate, Decision, load_models
-from bot.domain import review_status
+from bot.domain import convert, review_status
 from bot.domain import PUBLISHED
 from bot.embeddings import Embedder, PassageCache, get_embedder
-from bot.language import DanishAnalyzer, looks_like_follow_up
+from bot.language import ENGLISH_FUNCTION_WORDS, DanishAnalyzer, looks_like_follow_up
 from bot.privacy import pseudonym, redact
 from bot import lexicon
 from bot.lexicon import Lexicon
 from bot.question import Question as ParsedQuestion, parse
-from bot.rules import RuleCheck, check as check_rules
+from bot.quantities import Quantity, format_quantity
+from bot.rules import TIME_UNITS, RuleCheck, check as check_rules, entry_limit
 from bot.routes import detect_concern, route_answer
 from bot.retrieval import CatalogueIndex, EntryDoc, Retriever, build_index
 
@@ -69,6 +70,44 @@ def linked_questions(session: Session) -> dict[str, list[str]]:
     for mandate_id, text in rows:
         out.setdefault(mandate_id, []).append(text)
     return out
+
+
+def own_terms(parsed: ParsedQuestion) -> tuple[str, ...]:
+    """The question's topic terms: its terms without English function words in an English question
+    (:data:`bot.language.ENGLISH_FUNCTION_WORDS`; the Danish analyser drops the Danish ones)."""
+    if not parsed.english:
+        return parsed.terms
+    return tuple(t for t in parsed.terms if t not in ENGLISH_FUNCTION_WORDS)
+
+
+def unrelated_quantity(parsed: ParsedQuestion, entry) -> str | None:
+    """The unit of a quantity the question names that ``entry``'s limit does not speak of (no limit,
+    or a limit in an unrelated unit: kroner against persons; minutes, hours and days are related,
+    :func:`bot.rules.check` asks about a duration that does not convert), or None."""
+    limit = entry_limit(entry)
+    for quantity in parsed.quantities:
+        if limit is None:
+            return quantity.unit
+        if quantity.unit == limit.unit or (quantity.unit in TIME_UNITS and limit.unit in TIME_UNITS):
+            return None
+    if limit is not None and parsed.quantities:
+        return parsed.quantities[0].unit
+    return None
+
+
+def follow_up_question(parsed: ParsedQuestion, entry) -> ParsedQuestion:
+    """``parsed`` with its one bare number read in the unit of ``entry``'s limit, when it names no
+    quantity of that unit: after a rule of "højst 4 personer", "what about 6 of them?" asks about 6
+    persons, and "hvad hvis vi er 12?" about 12 (the follow-up keeps the previous question's frame).
+    Unchanged otherwise (no limit, no bare number, or more than one)."""
+    limit = entry_limit(entry)
+    if limit is None or len(parsed.numbers) != 1:
+        return parsed
+    if any(q.unit == limit.unit or convert(q.value, q.unit, limit.unit) is not None for q in parsed.quantities):
+        return parsed
+    value = parsed.numbers[0]
+    meant = Quantity(value, limit.unit, format_quantity(value, limit.unit))
+    return dataclasses.replace(parsed, quantities=parsed.quantities + (meant,))
 
 
 class MandateService:
@@ -219,9 +258,12 @@ class MandateService:
                                                strict=strict or follow_up_like)
             no_limit_topic = None
             if decision.action != "answer" and follow_up_like:
-                decision, no_limit_topic = self._follow_up(decision, parsed, last_mandate_id, index)
+                decision, no_limit_topic = self._follow_up(decision, parsed, last_mandate_id,
+                                                           lambda i: session.get(Mandate, i))
             entry = session.get(Mandate, decision.answer.mandate_id) if decision.answer else None
             check = None
+            if entry is not None and decision.reason == "follow_up":
+                parsed = follow_up_question(parsed, entry)
             if entry is not None:
                 check = check_rules(parsed, entry, embedder=self.embedder, analyzer=self.analyzer,
                                     lexicon=self.lexicon, carried_case=carried_case if decision.reason == "follow_up" else None)
@@ -232,7 +274,8 @@ class MandateService:
             return Outcome(reply, decision, qid, parsed, check)
 
     def _reply(self, decision: Decision, parsed: ParsedQuestion, unit_id: str, qid: int | None,
-               check: RuleCheck | None, entry_of, unit_name_of, previous_topic: str | None = None) -> Reply:
+               check: RuleCheck | None, entry_of, unit_name_of,
+               previous_topic: tuple[str, str] | None = None) -> Reply:
         """Render ``decision`` (:mod:`bot.answers`): the clarifying question, the answer from its entry,
         or the honest "no answer" (naming a fitting rule of another unit or an expired one).
 
@@ -257,7 +300,8 @@ class MandateService:
             outside_topic=outside.topic if outside else None,
             outside_unit_name=unit_name_of(outside.unit_id) if outside else None,
             outside_valid_to=outside.valid_to if expired else None,
-            previous_topic=previous_topic,
+            previous_topic=previous_topic[0] if previous_topic else None,
+            previous_unit=previous_topic[1] if previous_topic else None,
         )
 
     def _concern(self, session: Session, parsed: ParsedQuestion, unit_id: str, user_id: str | None,
@@ -299,26 +343,28 @@ class MandateService:
 
     @staticmethod
     def _follow_up(decision: Decision, parsed: ParsedQuestion, last_mandate_id: str,
-                   index: CatalogueIndex) -> tuple[Decision, str | None]:
+                   entry_of) -> tuple[Decision, tuple[str, str] | None]:
         """Answer from the previous entry when ``parsed`` is a short follow-up to it (the caller has
         checked :func:`bot.language.looks_like_follow_up`).
 
         Only when the previous entry is still in force for the unit and the
         question has at most two topic words of its own (so "Må vi også selv
         vælge vikar?" stays a new question), and not when the question names
-        an amount and the entry has no amount limit: "hvad hvis det koster
-        8.000?" after a rule about swapping shifts is not answered "ja".
+        a quantity the entry has no limit for (:func:`unrelated_quantity`):
+        "hvad hvis det koster 8.000?" after a rule about swapping shifts is not
+        answered "ja", nor "og hvis det er 3 dage?" after a rule without a limit.
 
         Returns:
-            ``(decision, previous topic)``: the decision answered from the previous entry, or
-            unchanged; the previous topic only in that last case (the reply says the rule
-            does not speak of amounts).
+            ``(decision, previous)``: the decision answered from the previous entry, or
+            unchanged; ``previous`` only in that last case, ``(topic, unit)`` of the previous
+            entry and the question's quantity (the reply says the rule does not speak of it).
         """
-        if last_mandate_id not in decision.in_scope or len(parsed.terms) > 2:
+        if last_mandate_id not in decision.in_scope or len(own_terms(parsed)) > 2:
             return decision, None
-        entry = next(e for e in index.entries if e.id == last_mandate_id)
-        if parsed.amount_dkk is not None and entry.limit_dkk is None:
-            return decision, entry.topic
+        entry = entry_of(last_mandate_id)
+        unrelated = unrelated_quantity(parsed, entry)
+        if unrelated is not None:
+            return decision, (entry.topic, unrelated)
         return dataclasses.replace(decision, action="answer", reason="follow_up",
                                    answer=Candidate(entry.id, entry.unit_id, entry.decision, 0.0, True)), None
 

@@ -47,7 +47,7 @@ from bot.quantities import Quantity, format_quantity, parse_quantities
     ("2 hours", [(2, "timer")]),
     ("half an hour", [(0.5, "timer")]),
     ("3 days", [(3, "dage")]),
-    ("tolv timer og femten minutter", [(12, "timer"), (15, "minutter")]),
+    ("tolv timer og femten minutter", [(735, "minutter")]),  # one duration: the sum
     # persons
     ("8 personer", [(8, "personer")]),
     ("5 børn", [(5, "personer")]),
@@ -133,3 +133,86 @@ def test_parsing_100_kb_is_linear(name, text):
 ])
 def test_compounds_that_count_time_carry_their_unit(text, expected):
     assert [(q.value, q.unit) for q in parse_quantities(text)] == expected
+
+
+# --------------------------------------------------------------------------- ranges, vague and open quantities
+
+@pytest.mark.parametrize("text, value, unit, upper, above", [
+    # vague counts as a range (smallest, largest reading)
+    ("i et par dage", 2, "dage", 3, False),
+    ("nogle timer", 2, "timer", 5, False),
+    ("flere gange", 2, "gange", float("inf"), False),
+    ("mange gange", 3, "gange", float("inf"), False),
+    ("a couple of days", 2, "dage", 3, False),
+    ("a few hours", 2, "timer", 4, False),
+    ("several times", 2, "gange", float("inf"), False),
+    # written ranges
+    ("2-3 dage", 2, "dage", 3, False),
+    ("2 til 3 timer", 2, "timer", 3, False),
+    ("3 eller 4 personer", 3, "personer", 4, False),
+    ("500-1000 kr", 500, "kr", 1000, False),
+    # open upwards: strictly more, or from the value itself
+    ("over 2 timer", 2, "timer", float("inf"), True),
+    ("mere end 3 gange", 3, "gange", float("inf"), True),
+    ("flere end 8 personer", 8, "personer", float("inf"), True),
+    ("more than 500 kr", 500, "kr", float("inf"), True),
+    ("mindst 2 dage", 2, "dage", float("inf"), False),
+    ("at least 3 days", 3, "dage", float("inf"), False),
+])
+def test_ranges_and_open_quantities(text, value, unit, upper, above):
+    (quantity,) = parse_quantities(text)
+    assert (quantity.value, quantity.unit, quantity.upper, quantity.above) == (value, unit, upper, above)
+    assert not quantity.exact
+
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("1½ time", 1.5, "timer"),
+    ("½ time", 0.5, "timer"),
+    ("2¾ timer", 2.75, "timer"),
+    ("2t", 2, "timer"),
+    ("flyt besøget 2 t. senere", 2, "timer"),
+    ("2 timer og 30 minutter", 150, "minutter"),
+    ("en time og et kvarter", 75, "minutter"),
+    ("1 dag og 6 timer", 30, "timer"),
+    ("fra mandag til torsdag", 4, "dage"),
+    ("mandag til og med fredag", 5, "dage"),
+    ("man-fre", 5, "dage"),
+    ("fredag-mandag", 4, "dage"),
+    ("Monday to Wednesday", 3, "dage"),
+    ("hele dagen", 1, "dage"),
+    ("hele ugen", 7, "dage"),
+    ("hele weekenden", 2, "dage"),
+    ("en hel uge", 7, "dage"),
+    ("et helt døgn", 1, "dage"),
+    ("a whole week", 7, "dage"),
+    ("en weekend", 2, "dage"),
+    ("en måned", 31, "dage"),
+    ("to uger", 14, "dage"),
+    ("det er tredje gang", 3, "gange"),
+    ("nu er det anden gang", 2, "gange"),
+    ("it is the third time", 3, "gange"),
+])
+def test_more_ways_to_write_a_quantity(text, value, unit):
+    assert [(q.value, q.unit) for q in parse_quantities(text)] == [(float(value), unit)]
+    assert parse_quantities(text)[0].exact
+
+
+@pytest.mark.parametrize("text", [
+    "Kan vi tage det en anden gang?",     # another time, not the second
+    "må man til lægen i dag",             # "man" is a pronoun, no weekday range
+    "min søn til fredag",
+    "et barn på 3 år",                    # an age is no duration
+    "nogle kroner",                       # no amount
+    "kl. 8-16",                           # clock times
+    "hele tiden",                         # "all the time"
+    "5 t.kr.",                            # thousand kroner, not hours (below)
+])
+def test_no_duration_or_count_where_none_is_meant(text):
+    assert all(q.unit == "kr" for q in parse_quantities(text)), parse_quantities(text)
+
+
+def test_the_answer_names_a_vague_quantity_in_the_askers_words():
+    from bot.quantities import describe
+    assert describe(parse_quantities("et par dage")[0]) == "et par dage"
+    assert describe(parse_quantities("3 dage")[0]) == "3 dage"
+    assert describe(parse_quantities("over 2 timer")[0]) == "over 2 timer"

@@ -57,11 +57,14 @@ def ask(text, analyzer, embedder=None):
     ("Må jeg købe en lille gave til 150 kr.?", "within_limit", 150.0),
     ("Må jeg tage imod en gave til 3.000 kr.?", "over_limit", 3000.0),
     ("Må jeg tage imod en gave til 150 kr. og en til 250 kr.?", "over_limit", 250.0),  # any over is over
-    ("Må jeg tage imod blomster fra 2 børn?", "clear", None),  # persons are not about a kr limit
+    # persons are not about a kr limit: the "Ja" holds within the limit, and the headline says so
+    ("Må jeg tage imod blomster fra 2 børn?", "condition", None),
 ])
 def test_money_against_a_kr_limit(analyzer, text, status, value):
     result = check(ask(text, analyzer), GIFTS, analyzer=analyzer)
     assert result.status == status
+    if status == "condition":
+        assert result.condition == "beløbet er på højst 200 kr"
     assert (result.quantity.value if result.quantity else None) == value
     assert result.limit == Limit(200, "kr")
 
@@ -71,13 +74,26 @@ def test_money_against_a_kr_limit(analyzer, text, status, value):
     ("Må vi tage en vikar ind i en uge?", "over_limit"),  # a week is read as 7 days
     ("Må vi tage en vikar ind i to døgn?", "within_limit"),
     ("Må vi tage en vikar ind i 5 timer?", "check"),  # hours do not convert to days
-    ("Må vi tage en vikar ind til 3 børn?", "clear"),
+    ("Må vi tage en vikar ind til 3 børn?", "condition"),  # no duration: "Ja, når ... 2 dage"
+    # ranges, vague and open durations with the limit inside them: the bot cannot tell
+    ("Må vi tage en vikar ind i et par dage?", "check"),
+    ("Må vi tage en vikar ind i 2-3 dage?", "check"),
+    ("Må vi tage en vikar ind i mindst 2 dage?", "check"),
+    ("Can we bring in a substitute for a couple of days?", "check"),
+    # over: strictly more than the limit, or the smallest reading over it
+    ("Må vi tage en vikar ind i mere end 2 dage?", "over_limit"),
+    ("Må vi tage en vikar ind fra mandag til torsdag?", "over_limit"),
+    ("Må vi tage en vikar ind i en hel uge?", "over_limit"),
+    ("Må vi tage en vikar ind i en måned?", "over_limit"),
+    ("Må vi tage en vikar ind i 1-2 dage?", "within_limit"),
+    ("Må vi tage en vikar ind hele weekenden?", "within_limit"),
 ])
 def test_durations_against_a_day_limit(analyzer, text, status):
     result = check(ask(text, analyzer), VIKAR, analyzer=analyzer)
     assert result.status == status
     if status == "check":
-        assert result.condition == "om 5 timer er inden for grænsen på 2 dage" and result.decides == "unsure"
+        assert result.condition.endswith(" er inden for grænsen på 2 dage") and result.decides == "unsure"
+        assert result.condition.startswith("om " + result.quantity.text.strip())
     if status == "over_limit":
         assert result.decides == "leader"
 
@@ -112,8 +128,17 @@ def test_the_exception_wins_over_the_limit(analyzer):
 
 
 def test_what_the_rule_allows_is_clear(analyzer):
-    result = check(ask("Må jeg tage imod en æske chokolade fra en borger?", analyzer), GIFTS, analyzer=analyzer)
+    result = check(ask("Må jeg bestille et nyt headset?", analyzer), IT, analyzer=analyzer)
     assert (result.status, result.decides) == ("clear", "employee")
+
+
+def test_what_a_rule_with_a_limit_allows_names_the_limit(analyzer):
+    # Issue 13: "Ja" only when nothing touches a limit; a question without an amount gets "Ja, når ...".
+    result = check(ask("Må jeg tage imod en æske chokolade fra en borger?", analyzer), GIFTS, analyzer=analyzer)
+    assert (result.status, result.decides, result.condition) == ("condition", "employee", "beløbet er på højst 200 kr")
+    result = check(ask("Må vi selv kalde en vikar ind?", analyzer), VIKAR, analyzer=analyzer)
+    assert (result.status, result.decides, result.condition) == (
+        "condition", "team", "det er inden for grænsen på 2 dage")
 
 
 PICKUP = entry(topic="Barnet hentes af en anden end forældrene",
@@ -172,8 +197,9 @@ def test_a_condition_is_touched_by_its_own_words_only(analyzer):
     assert result.condition == "Fortæl det til en kollega, hvis det er en fælles gave til hele teamet."
     # "gave" is the topic's word: shared by every question, it touches nothing; one short common
     # word ("team") alone is not enough either (conservative)
-    assert check(ask("Må jeg tage imod en gave?", analyzer), GIFTS, analyzer=analyzer).status == "clear"
-    assert check(ask("Må jeg tage imod en gave til teamet?", analyzer), GIFTS, analyzer=analyzer).status == "clear"
+    for text in ("Må jeg tage imod en gave?", "Må jeg tage imod en gave til teamet?"):
+        result = check(ask(text, analyzer), GIFTS, analyzer=analyzer)
+        assert (result.status, result.condition) == ("condition", "beløbet er på højst 200 kr"), text
 
 
 def test_the_limit_condition_is_left_to_the_limit(analyzer):

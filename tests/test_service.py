@@ -131,6 +131,38 @@ def test_an_amount_follow_up_on_a_rule_without_a_limit_is_not_answered_yes(demo_
     assert 'Reglen fra før om "Bytte vagt med en kollega" siger ikke noget om beløb.' in outcome.reply.text
 
 
+@pytest.mark.parametrize("follow_up, decides, verdict", [
+    # a bare number is read in the previous limit's unit (4 persons)
+    ("what about 6 of them?", "leader", "over_limit"),
+    ("hvad hvis vi er 3?", "team", "within_limit"),
+    # a vague count with the limit inside it: the bot asks to check, never "Ja"
+    ("og hvis det er et par stykker mere, så vi er nogle beboere?", "unsure", "check"),
+])
+def test_a_follow_up_keeps_the_frame_of_the_previous_limit(demo_db, service, follow_up, decides, verdict):
+    first = service.answer("Må vi tage 3 beboere med på tur til havnen?", "plejecenter-egely")
+    assert first.reply.custom["mandate_id"] == "egely-beboerture"
+    follow = service.answer(follow_up, "plejecenter-egely", last_mandate_id="egely-beboerture")
+    assert follow.reply.custom["mandate_id"] == "egely-beboerture", follow.reply.text
+    assert (follow.reply.custom["decides"], follow.reply.custom["verdict"]) == (decides, verdict), follow.reply.text
+
+
+@pytest.mark.parametrize("follow_up", ["hvad nu hvis hun er væk hele ugen?", "og hvis det er fra mandag til torsdag?",
+                                       "what if it is a couple of days?"])
+def test_a_follow_up_about_a_longer_absence_is_not_answered_yes(demo_db, service, follow_up):
+    first = service.answer("En kollega har meldt sig syg i dag, må jeg selv bestille en afløser?", "hjemmeplejen-syd")
+    assert first.reply.custom["mandate_id"] == "soo-vikar"
+    follow = service.answer(follow_up, "hjemmeplejen-syd", last_mandate_id="soo-vikar")
+    assert follow.reply.custom.get("mandate_id") == "soo-vikar", follow.reply.text
+    assert follow.reply.custom["decides"] in ("leader", "unsure"), follow.reply.text
+    assert not follow.reply.text.startswith("Ja")
+
+
+def test_a_duration_follow_up_on_a_rule_without_a_limit_is_not_answered_yes(demo_db, service):
+    outcome = service.answer("og hvis det er 3 dage?", "hjemmeplejen-syd", last_mandate_id="soo-vagtbytte")
+    assert outcome.reply.custom["type"] == "no_mandate"
+    assert 'Reglen fra før om "Bytte vagt med en kollega" siger ikke noget om hvor længe.' in outcome.reply.text
+
+
 def test_follow_up_needs_the_previous_entry_in_force_for_the_unit(demo_db, service):
     outcome = service.answer("hvad hvis det koster 3.000 kr.?", "vej-og-park", last_mandate_id="soo-smaaindkoeb")
     assert outcome.reply.custom["type"] == "no_mandate"
@@ -211,7 +243,8 @@ def test_a_restricted_case_is_not_answered_yes(demo_db, service, session):
     assert reply.custom["mandate_id"] == "sk-gaver" and reply.text.startswith("Nej: ")
     assert reply.custom["decides"] == "nobody" and reply.custom["tone"] == "stop"
     allowed = service.answer("Må jeg tage imod en æske chokolade fra en borger?", "hjemmeplejen-syd", store=False)
-    assert allowed.reply.text.startswith("Ja, det må du gerne selv beslutte.")
+    # what the rule allows, within its 200 kr. limit: the headline names the limit (issue 13)
+    assert allowed.reply.text.startswith("Ja, når beløbet er på højst 200 kr.")
     # The "Ja" card still shows what the rule excepts (a fresh user missed it: gift cards, cash).
     assert "Undtagelser:\n• gavekort: aldrig tilladt" in allowed.reply.text
     assert "gavekort: aldrig tilladt" in allowed.reply.custom["exceptions"]
