@@ -159,6 +159,7 @@ _ABOVE = (("over",), ("mere", "end"), ("mer", "end"), ("længere", "end"), ("fle
 """Words before a quantity that make it open upwards: "over 2 timer", "mere end 3 gange", "mindst 2
 dage". Most are strictly more ("over 2 timer" against a 2-hour limit is over it); "mindst",
 "minimum" and "at least" include the value itself (:data:`_STRICT_ABOVE`)."""
+_ABOVE_LAST = frozenset(words[-1] for words in _ABOVE)
 _STRICT_ABOVE = frozenset({("over",), ("mere", "end"), ("mer", "end"), ("længere", "end"),
                            ("flere", "end"), ("more", "than"), ("longer", "than"), ("godt",),
                            ("lidt", "over")})
@@ -398,12 +399,15 @@ def bare_numbers(text: str) -> list[float]:
     """
     text = unicodedata.normalize("NFC", text or "")
     toks = _tokens(text)
-    taken = [(q_start, q_end) for q_start, q_end in _quantity_spans(text)]
+    taken = _quantity_spans(text)  # in text order: walked with one pointer (linear)
+    span = 0
     out: list[float] = []
     for i, tok in enumerate(toks):
         if tok.kind != "num" or len(tok.text) > 6:
             continue
-        if any(start <= tok.start < end for start, end in taken):
+        while span < len(taken) and taken[span][1] <= tok.start:
+            span += 1
+        if span < len(taken) and taken[span][0] <= tok.start < taken[span][1]:
             continue
         if i >= 2 and toks[i - 1].kind == "punct" and toks[i - 1].text in ".:/-," and not tok.space \
                 and toks[i - 2].kind == "num":
@@ -437,6 +441,8 @@ def _quantity_spans(text: str) -> list[tuple[int, int]]:
 def _qualified(toks: list[_Tok], start: int, value: float, upper: float | None) -> tuple[int, float | None, bool]:
     """``(start, upper, above)`` after the words before a quantity (:data:`_ABOVE`): "over 2 timer"
     is open upwards and strictly more; "mindst 2 dage" open upwards from 2 itself."""
+    if start < 1 or _word(toks, start - 1) not in _ABOVE_LAST:
+        return start, upper, False
     for words_before in _ABOVE:
         k = len(words_before)
         if start - k < 0:

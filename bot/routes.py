@@ -72,7 +72,15 @@ _CONCERN_PATTERNS = [
     r"\bneglect(?:ed|ing|s)?\b",
     r"\bself[- ]?harm\w*\b",
     r"\bsuicid\w*\b",
-    r"\b(?:hit|hits|beaten|beats|kicked|molested)\s+(?:by|him|her|them|the\s+child|a\s+child|the\s+kid)\b",
+    r"\b(?:hit|hits|hitting|beaten|beats|beating|kicked|kicking|slapped|slapping|molested)\s+"
+    r"(?:by|him|her|them|me|the\s+child|a\s+child|the\s+kid|the\s+old\s+\w+|his|their)\b",
+    # Touching a child in a way the child does not want (sexual abuse as children and staff say it).
+    r"\btouch(?:es|ed|ing)?\s+(?:her|him|them|the\s+child|the\s+girl|the\s+boy)\s+(?:in\s+a\s+way|inappropriately|"
+    r"where|when|in\s+(?:her|his)\s+private)",
+    r"\brør(?:er|te)?\s+ved\s+(?:hende|ham|barnet|pigen|drengen|dem)\s+(?:på\s+en\s+måde|hvor|et\s+sted|når)",
+    r"\bbefaml\w*\b",
+    r"\bsexual(?:ly)?\s+(?:abuse\w*|assault\w*|harass\w*)",
+    r"\bgrooming\b",
 ]
 _CONCERN_RE = re.compile("|".join(f"(?:{p})" for p in _CONCERN_PATTERNS), re.IGNORECASE)
 

@@ -70,6 +70,8 @@ AIMED = {
     "contrast-repeated": _fill("ikke a "),
     "worry": "bekymret for " + _fill("a, "),
     "question-words": _fill("må "),
+    "quantities-and-numbers": _fill("1 dag 2 "),
+    "vague-and-ranges": _fill("et par 2-3 over mandag til "),
 }
 """Inputs aimed at the patterns: long runs around separators, repeated prefixes of a match."""
 
@@ -83,6 +85,7 @@ REGEX_FUNCTIONS = {
     "question.split_sentences": question.split_sentences,
     "question.asking_sentence": lambda text: question.asking_sentence(question.split_sentences(text)),
     "quantities.parse_quantities": quantities.parse_quantities,
+    "quantities.bare_numbers": quantities.bare_numbers,
     "privacy.redact": redact,
     "routes.detect_concern": routes.detect_concern,
     "routes._kinds": routes._kinds,

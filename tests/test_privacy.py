@@ -217,7 +217,9 @@ def test_redact_is_fast_on_100kb_of_hostile_input(kind):
     start = time.perf_counter()
     redact(text)
     elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{kind}: {elapsed:.2f} s"
+    # A safety bound, not a speed target: idle, each kind takes well under 0.5 s; with other test
+    # runs on the 2 cores "digit pairs" took 1.36 s. A quadratic step would take minutes.
+    assert elapsed < 2.0, f"{kind}: {elapsed:.2f} s (a step on the message path is not linear)"
 
 
 # ---------------------------------------------------------------- logging

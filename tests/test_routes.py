@@ -155,6 +155,10 @@ def test_concern_reply_duty_route_and_112(routes_db):
     "signs of neglect",
     "a citizen threatened me",
     "she talks about self-harm",
+    "her stepdad touches her in a way she doesn't like",
+    "Pigen siger, at onklen rører ved hende på en måde, hun ikke kan lide",
+    "I think a relative is hitting the old man I visit",
+    "he says his father was beating him",
 ])
 def test_detect_concern_positive(text):
     assert detect_concern(text, [])
@@ -172,6 +176,9 @@ def test_detect_concern_positive(text):
     "Jeg er bekymret for, om jeg når det hele",
     "Må jeg bestille en ny lift til beboeren?",
     "I made a mistake at work",
+    "Can I touch the screen of the tablet?",
+    "Må jeg røre ved hans medicin?",
+    "We are hitting our budget target",
     "",
 ])
 def test_detect_concern_negative(text):

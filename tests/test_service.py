@@ -245,6 +245,11 @@ def test_a_restricted_case_is_not_answered_yes(demo_db, service, session):
     allowed = service.answer("Må jeg tage imod en æske chokolade fra en borger?", "hjemmeplejen-syd", store=False)
     # what the rule allows, within its 200 kr. limit: the headline names the limit (issue 13)
     assert allowed.reply.text.startswith("Ja, når beløbet er på højst 200 kr.")
+    # the badge says the same in words and colour, and the payload carries the limit
+    custom = allowed.reply.custom
+    assert (custom["verdict"], custom["badge"], custom["tone"], custom["decides"]) == (
+        "condition", "Ja, på betingelse", "caution", "employee")
+    assert custom["limit"] == {"value": 200.0, "unit": "kr"}
     # The "Ja" card still shows what the rule excepts (a fresh user missed it: gift cards, cash).
     assert "Undtagelser:\n• gavekort: aldrig tilladt" in allowed.reply.text
     assert "gavekort: aldrig tilladt" in allowed.reply.custom["exceptions"]

@@ -307,11 +307,15 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+EXCEPTION_DISPLAY = {"nobody": "aldrig tilladt", "employee": "medarbejderen selv", "team": "teamet",
+                     "leader": "lederen", "other": "andre"}
+"""Who decides an exception, as the entry's page and its history show it (the form's help text uses
+:data:`EXCEPTION_DECISION_LABELS`, which also explains the codes)."""
+
+
 def exception_text(item: Mapping[str, Any]) -> str:
-    """An exception in Danish: "gavekort: ingen: aldrig tilladt", "kørsel: andre (Visitationen)"."""
-    who = EXCEPTION_DECISION_LABELS.get(item.get("decision"), item.get("decision"))
-    if item.get("decision") == "other":
-        who = "andre"
+    """An exception in Danish: "gavekort: aldrig tilladt", "kørsel: andre (Visitationen)"."""
+    who = EXCEPTION_DISPLAY.get(item.get("decision"), item.get("decision"))
     text = f"{item.get('case')}: {who}"
     return text + (f" ({item['decided_by']})" if item.get("decided_by") else "")
 
@@ -330,7 +334,7 @@ def display(name: str, value: Any) -> str:
     if name == "limit" and isinstance(value, dict):
         return format_limit(value)
     if name == "exceptions" and isinstance(value, list):
-        return "\n".join(format_exception(item) for item in value)
+        return "\n".join(exception_text(item) if isinstance(item, Mapping) else str(item) for item in value)
     return _plain(value)
 
 
@@ -340,7 +344,8 @@ def render_change(name: str, old: Any, new: Any) -> tuple[Markup, Markup]:
     Everything is escaped; only the ``<del>``/``<ins>`` marks are markup.
     """
     if name == "exceptions":
-        old, new = [format_exception(i) for i in old or []], [format_exception(i) for i in new or []]
+        old, new = ([exception_text(i) if isinstance(i, Mapping) else str(i) for i in items or []]
+                    for items in (old, new))
     if name in LIST_FIELDS or isinstance(old, list) or isinstance(new, list):
         old_items, new_items = list(old or []), list(new or [])
         old_html = [Markup("<del>%s</del>") % i if i not in new_items else escape(i) for i in old_items]

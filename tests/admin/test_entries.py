@@ -220,7 +220,8 @@ def test_preview_answers_without_storing(admin_db, client_for):
                            headers={"X-Requested-With": "fetch"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html  # a fragment for the edit page
-    assert "Ja, det må du gerne selv beslutte." in html and "soo-vikar" in html
+    # the vikar rule's 2-day limit is in the headline (issue 13)
+    assert "Ja, når det er inden for grænsen på 2 dage." in html and "soo-vikar" in html
     unknown = client.post("/forhaandsvisning", data={"question": "Må jeg tage min papegøje med?",
                                                      "unit": "hjemmeplejen-syd"}).get_data(as_text=True)
     assert "ikke finde et klart svar" in unknown
@@ -258,7 +259,7 @@ def test_form_saves_exceptions_limit_and_route_and_shows_them(admin_db, client_f
                                 {"case": "kørsel", "decision": "other", "decided_by": "Visitationen"}]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Bemærk" not in page  # the text and the limit agree
-    assert "gavekort: ingen: aldrig tilladt" in page and "kørsel: andre (Visitationen)" in page
+    assert "gavekort: aldrig tilladt" in page and "kørsel: andre (Visitationen)" in page
     assert "200 kr." in page and "Ved bekymring" in page
     # The edit form shows the stored values in the same syntax, and an unchanged save changes nothing.
     values = entry_form(admin_db, "gaver-fra-borgere")

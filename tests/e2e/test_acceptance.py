@@ -60,7 +60,8 @@ def test_demo_team_gets_the_substitute_entry(bot_url):
     messages = post(base, "demo-vikar", "Må jeg selv vælge en vikar, når en kollega er syg?", "hjemmeplejen-syd")
     customs = [m["custom"] for m in messages if "custom" in m]
     assert customs[0]["type"] == "mandate_answer" and customs[0]["mandate_id"] == "soo-vikar"
-    assert any("Ja, det må du gerne selv beslutte" in m.get("text", "") for m in messages)
+    # the entry's 2-day limit is in the headline (issue 13: "Ja" only when nothing touches a limit)
+    assert any("Ja, når det er inden for grænsen på 2 dage." in m.get("text", "") for m in messages)
 
 
 def test_without_metadata_the_bot_asks_for_the_unit_then_answers_the_first_question(bot_url):
