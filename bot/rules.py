@@ -263,9 +263,24 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
 
     # 5. The limit.
     limit = base["limit"]
-    over, within, unclear = _against_limit(limit, getattr(question, "quantities", ()) or ())
+    quantities = getattr(question, "quantities", ()) or ()
+    over, within, unclear = _against_limit(limit, quantities)
     if over is not None:
         return RuleCheck("over_limit", quantity=over, **base)
+    # 5b. A limit the entry's text states for a unit its limit field does not have ("op til fire
+    # uger" in a catalogue of version 1, which has kroner limits only): a quantity over it is over
+    # the rule's limit, a range or open quantity with the limit inside it is a "check".
+    for text_limit, phrase in text_limits(entry):
+        if limit is not None and _related_units(limit.unit, text_limit.unit):
+            continue
+        # only quantities in the limit's own unit (hours are not judged against "op til fire uger")
+        same = [q for q in quantities if convert(q.value, q.unit, text_limit.unit) is not None]
+        t_over, _, t_unclear = _against_limit(text_limit, same)
+        if t_over is not None:
+            return RuleCheck("over_limit", quantity=t_over, **{**base, "limit": text_limit})
+        if t_unclear is not None and unclear is None:
+            return RuleCheck("check", quantity=t_unclear, condition=(
+                f'om {t_unclear.text.strip()} holder sig inden for "{phrase}", som reglen siger'), **base)
 
     # 6. What the bot cannot tell.
     if weak is not None:
@@ -652,6 +667,52 @@ def _against_limit(limit: Limit | None, quantities: Iterable[Quantity]) -> tuple
         elif unclear is None:  # a range or open quantity with the limit inside it
             unclear = quantity
     return over, within, unclear
+
+
+_UPPER_CUE = re.compile(
+    r"(?:\bhøjst|\bop\s+til|\bmaks(?:imalt|imum|\.)?|\bmax(?:imum|\.)?|\bikke\s+(?:mere|længere|over)(?:\s+end)?"
+    r"|\bmindre\s+end|\bunder|\bup\s+to|\bat\s+most|\bno\s+more\s+than|\bnot\s+more\s+than)"
+    r"(?:\s+(?:i\s+alt|samlet|sammenlagt|in\s+total))?\s*$", re.IGNORECASE)
+"""Words right before a quantity in an entry's text that make it an upper limit: "op til fire uger",
+"Højst 1.500 kr.", "må højst vare 2 timer", "ikke mere end 3 gange", "under 2 timer". Not "over"
+(a lower bound: "møder på over tre timer") and not "inden for"/"senest" (a deadline, not a size)."""
+
+
+def _related_units(a: str, b: str) -> bool:
+    """The same unit, or both durations (minutes, hours and days are one dimension)."""
+    return a == b or (a in TIME_UNITS and b in TIME_UNITS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_limits_of(texts: tuple[str, ...]) -> tuple[tuple[Limit, str], ...]:
+    found = []
+    for text in texts:
+        position = 0
+        for quantity in parse_quantities(text):
+            start = text.find(quantity.text, position)
+            if start < 0 or not quantity.exact:
+                continue
+            position = start + len(quantity.text)
+            cue = _UPPER_CUE.search(text[max(0, start - 40):start])
+            if cue is None:
+                continue
+            phrase = (cue.group(0).strip() + " " + quantity.text.strip()).strip()
+            found.append((Limit(float(quantity.value), quantity.unit), phrase[0].lower() + phrase[1:]))
+    seen, out = set(), []
+    for limit, phrase in found:  # the first (and smallest) limit per unit
+        if limit.unit not in seen:
+            seen.add(limit.unit)
+            out.append(min(((l, p) for l, p in found if l.unit == limit.unit), key=lambda lp: lp[0].value))
+    return tuple(out)
+
+
+def text_limits(entry) -> tuple[tuple[Limit, str], ...]:
+    """Upper limits that ``entry``'s summary and conditions state in words, one per unit (the
+    smallest), each ``(Limit, phrase)``: "Du må selv godkende en praktik på op til fire uger" ->
+    ``(Limit(28, "dage"), "op til fire uger")``. See :data:`_UPPER_CUE` for what makes a quantity a
+    limit. Exceptions and the limit field are read elsewhere (:func:`check`)."""
+    texts = tuple(t for t in [getattr(entry, "summary", "") or "", *(getattr(entry, "conditions", None) or ())] if t)
+    return _text_limits_of(texts)
 
 
 def _touched_condition(asked: frozenset, entry, analyzer: DanishAnalyzer, allowed: frozenset) -> str | None:

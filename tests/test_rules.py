@@ -336,3 +336,35 @@ def test_no_question_about_a_case_gets_a_plain_yes_except_the_known_misses(table
     about = [(text, result.status) for text, is_about, _, _, result in table if is_about]
     yes = [text for text, status in about if status in ("clear", "within_limit")]
     assert len(yes) <= 2 and len(about) == 18, yes
+
+
+# --------------------------------------------------------------------------- limits stated in words only
+
+PRAKTIK = entry(topic="Virksomhedspraktik", decision="employee",
+                summary="Du må selv godkende en virksomhedspraktik på op til fire uger for en borger.",
+                conditions=["Til møder på over tre timer må du bestille frokost."])
+
+
+@pytest.mark.parametrize("text, status", [
+    ("Må jeg godkende en praktik på 6 uger?", "over_limit"),       # over "op til fire uger"
+    ("Må jeg godkende en praktik i to måneder?", "over_limit"),
+    ("Må jeg godkende en praktik på 3 uger?", "clear"),            # within
+    ("Må jeg godkende en praktik på 4-5 uger?", "check"),          # the limit inside the range
+    ("Må jeg godkende en praktik?", "clear"),                      # no quantity: the card shows the text
+    ("Må jeg bestille frokost til et møde på 5 timer?", "condition"),  # "over tre timer" is no upper limit
+])
+def test_a_limit_stated_only_in_the_text_is_checked(analyzer, text, status):
+    result = check(ask(text, analyzer), PRAKTIK, analyzer=analyzer)
+    assert result.status == status, result
+    if status == "over_limit":
+        assert result.limit == Limit(28, "dage") and result.decides == "leader"
+    if status == "check":
+        assert result.condition.endswith('holder sig inden for "op til fire uger", som reglen siger')
+
+
+def test_the_limit_field_wins_over_the_text_in_the_same_unit(analyzer):
+    moede = entry(topic="Møde", summary="Du må selv holde møder på højst 3 timer.", limit=Limit(1, "timer"))
+    assert check(ask("Må jeg holde et møde på 2 timer?", analyzer), moede, analyzer=analyzer).status == "over_limit"
+    kaffe = entry(topic="Kaffe", summary="Du må selv bestille kaffe til højst 8 personer.", limit_dkk=500)
+    result = check(ask("Må jeg bestille kaffe til 12 personer?", analyzer), kaffe, analyzer=analyzer)
+    assert (result.status, result.limit) == ("over_limit", Limit(8, "personer"))

@@ -314,3 +314,18 @@ def test_concern_for_a_child_gets_the_duty_to_report_never_a_yes(demo_db, servic
     assert outcome.reply.custom["type"] == "route" and outcome.reply.custom["route"] == "concern"
     assert outcome.reply.custom["mandate_id"] == "bu-underretning"
     assert "må du selv" not in outcome.reply.text.lower() and not outcome.reply.text.startswith("Ja")
+
+
+@pytest.mark.parametrize("question, verdict, decides", [
+    # A catalogue of version 1 has kroner limits only: "op til fire uger" lives in the entry's text.
+    ("Må jeg selv godkende en virksomhedspraktik på 6 uger for en borger?", "over_limit", "leader"),
+    ("Må jeg selv godkende en virksomhedspraktik på to uger for en borger?", "clear", "employee"),
+])
+def test_a_limit_in_the_entrys_words_is_kept(acceptance_db, service, question, verdict, decides):
+    outcome = service.answer(question, "jobcenter-lindhoej", store=False)
+    reply = (outcome.reply if outcome.reply.custom["type"] == "mandate_answer"
+             else service.answer_from_entry("jc-praktik", "jobcenter-lindhoej"))
+    assert reply.custom["mandate_id"] == "jc-praktik"
+    assert (reply.custom["verdict"], reply.custom["decides"]) == (verdict, decides), reply.text
+    if verdict == "over_limit":
+        assert not reply.text.startswith("Ja") and "28 dage" in reply.text
