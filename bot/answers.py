@@ -229,12 +229,17 @@ def verdict_for(entry, check: "RuleCheck") -> Verdict:
         badge = OVER_LIMIT_BADGE if check.limit.unit == "kr" else OVER_OTHER_LIMIT_BADGE
         if decision in SELF_DECISIONS:
             who = "du" if decision == "employee" else "I i teamet"
+            # Over the limit: the entry's own sentence on it ("Større ændringer aftaler du med
+            # planlæggeren."), else the leader approves.
+            then = _sentence(check.beyond) if check.beyond else "Over grænsen skal du have det godkendt af din leder."
             headline = (f"{_OVER_LEADS[check.limit.unit]}: {who} må selv beslutte op til {limit}, og du nævner "
-                        f"{_sentence(asked)} Over grænsen skal du have det godkendt af din leder.")
+                        f"{_sentence(asked)} {then}")
         else:
             boss = "din leder" if decision == "leader" else (entry.decided_by or "den, der beslutter")
             headline = (f"{_OVER_LEADS[check.limit.unit]}: {boss} kan beslutte det op til {limit}, og du nævner "
                         f"{_sentence(asked)} Over grænsen skal det godkendes højere oppe: spørg din leder, hvem der gør det.")
+        if check.decides == "nobody":  # "Større gaver siger du pænt nej tak til."
+            return Verdict("over_limit", "nobody", headline, badge, "stop", RESTRICTION_CLOSING)
         return Verdict("over_limit", check.decides, headline, badge, "leader", OVER_LIMIT_CLOSING)
     if decision not in SELF_DECISIONS:
         return Verdict("decided", decision, _decision_headline(entry), _decision_badge(entry), "leader",

@@ -111,6 +111,9 @@ class RuleCheck:
         quantity: the question's quantity compared with the limit (the largest over it, or the
             largest within it), or the one the bot cannot judge for ``check``.
         case: the exception case to carry into a follow-up question (``carried_case``).
+        beyond: for ``over_limit``, the entry's own sentence on what happens over the limit
+            ("Større ændringer aftaler du med planlæggeren."), when it has one
+            (:func:`beyond_limit_sentence`).
     """
 
     status: str
@@ -121,6 +124,7 @@ class RuleCheck:
     limit: Limit | None = None
     quantity: Quantity | None = None
     case: str | None = None
+    beyond: str | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -138,6 +142,8 @@ class RuleCheck:
         if self.status == "exception":
             return (self.exception or {}).get("decision") or "leader"
         if self.status == "over_limit":
+            if self.beyond:
+                return beyond_decides(self.beyond)
             return "leader" if self.decision in SELF_DECISIONS else "other"
         if self.status == "check":
             return "unsure"
@@ -266,7 +272,7 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
     quantities = getattr(question, "quantities", ()) or ()
     over, within, unclear = _against_limit(limit, quantities)
     if over is not None:
-        return RuleCheck("over_limit", quantity=over, **base)
+        return RuleCheck("over_limit", quantity=over, beyond=beyond_limit_sentence(entry), **base)
     # 5b. A limit the entry's text states for a unit its limit field does not have ("op til fire
     # uger" in a catalogue of version 1, which has kroner limits only): a quantity over it is over
     # the rule's limit, a range or open quantity with the limit inside it is a "check".
@@ -277,7 +283,8 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
         same = [q for q in quantities if convert(q.value, q.unit, text_limit.unit) is not None]
         t_over, _, t_unclear = _against_limit(text_limit, same)
         if t_over is not None:
-            return RuleCheck("over_limit", quantity=t_over, **{**base, "limit": text_limit})
+            return RuleCheck("over_limit", quantity=t_over, beyond=beyond_limit_sentence(entry),
+                             **{**base, "limit": text_limit})
         if t_unclear is not None and unclear is None:
             return RuleCheck("check", quantity=t_unclear, condition=(
                 f'om {t_unclear.text.strip()} holder sig inden for "{phrase}", som reglen siger'), **base)
@@ -676,6 +683,49 @@ _UPPER_CUE = re.compile(
 """Words right before a quantity in an entry's text that make it an upper limit: "op til fire uger",
 "Højst 1.500 kr.", "må højst vare 2 timer", "ikke mere end 3 gange", "under 2 timer". Not "over"
 (a lower bound: "møder på over tre timer") and not "inden for"/"senest" (a deadline, not a size)."""
+
+
+_BEYOND = re.compile(r"\b(?:større|længere|flere|oftere|mere\s+end|højere|derover|ud\s+over|over\s+grænsen"
+                     r"|larger|longer|more|above)\b", re.IGNORECASE)
+_NOT_BEYOND = re.compile(r"\bikke\s+(?:længere|flere|mere)\b|\bgrænsen\s+er\b|\bgrænsen\s+gælder\b", re.IGNORECASE)
+_WHO_THEN = re.compile(r"\b(?:aftal\w*|godkend\w*|beslut\w*|planlægge\w*|bevilg\w*|nej\s+tak|spørg\w*|"
+                       r"skal\s+\w+\s+(?:have\s+besked|med)|approv\w*|decid\w*)", re.IGNORECASE)
+_LEADER_NAMED = re.compile(r"\w*(?:leder|chef)\w*|\b(?:leader|manager|head)\b", re.IGNORECASE)
+"""A leader of the employee's own line ("lederen", "centerlederen", "klinikchefen"): over the limit
+that leader decides; a planner, a foreman or a pedagogue is someone else."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _beyond_of(texts: tuple[str, ...]) -> str | None:
+    for text in texts:
+        for sentence in _sentences(text):
+            clause = sentence.split(".")[0] if sentence.count(".") > 1 else sentence
+            if _BEYOND.search(sentence) and not _NOT_BEYOND.search(clause) and _WHO_THEN.search(sentence):
+                return sentence.strip()
+    return None
+
+
+def beyond_limit_sentence(entry) -> str | None:
+    """The entry's own sentence on what happens over its limit, from its summary and conditions:
+    a sentence with a comparative ("Større ændringer ...", "Længere fravær ...", "Har du flere med
+    ...", "Vil du melde fra oftere ...") and a verb of who decides then ("aftaler du med
+    planlæggeren", "planlægger lederen", "siger du pænt nej tak til"); not the sentence that
+    states the limit ("Grænsen er antal dage ..."). None when it has none: the answer then sends
+    the employee to the leader."""
+    conditions = tuple(getattr(entry, "conditions", None) or ())
+    texts = tuple(t for t in [getattr(entry, "summary", "") or "", *conditions] if t)
+    return _beyond_of(texts)
+
+
+def beyond_decides(sentence: str) -> str:
+    """Who a :func:`beyond_limit_sentence` lets decide: ``nobody`` when it forbids ("siger du pænt nej
+    tak til", "må ikke"), ``leader`` when it names a leader or a chief ("Længere fravær planlægger
+    lederen", "aftales med centerlederen"), else ``other`` (a planner, a foreman, a pedagogue)."""
+    if _NOBODY.search(normalise(sentence)):
+        return "nobody"
+    if _LEADER_NAMED.search(sentence):
+        return "leader"
+    return "other"
 
 
 def _related_units(a: str, b: str) -> bool:

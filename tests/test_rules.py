@@ -368,3 +368,29 @@ def test_the_limit_field_wins_over_the_text_in_the_same_unit(analyzer):
     kaffe = entry(topic="Kaffe", summary="Du må selv bestille kaffe til højst 8 personer.", limit_dkk=500)
     result = check(ask("Må jeg bestille kaffe til 12 personer?", analyzer), kaffe, analyzer=analyzer)
     assert (result.status, result.limit) == ("over_limit", Limit(8, "personer"))
+
+
+# --------------------------------------------------------------------------- who decides over the limit
+
+@pytest.mark.parametrize("sentence, decides", [
+    ("Større ændringer aftaler du med planlæggeren.", "other"),
+    ("Længere fravær planlægger lederen.", "leader"),
+    ("Flere beboere på én tur aftales med centerlederen.", "leader"),
+    ("Vil du melde fra oftere, aftaler du det med dagplejepædagogen.", "other"),
+    ("Større gaver siger du pænt nej tak til.", "nobody"),
+])
+def test_over_the_limit_the_entrys_own_sentence_says_who_decides(analyzer, sentence, decides):
+    rule = entry(topic="Besøg", summary="Du må selv flytte et besøg lidt. " + sentence, limit=Limit(30, "minutter"))
+    result = check(ask("Må jeg flytte et besøg 45 minutter?", analyzer), rule, analyzer=analyzer)
+    assert (result.status, result.beyond, result.decides) == ("over_limit", sentence, decides)
+
+
+@pytest.mark.parametrize("summary", [
+    "Du må selv flytte et besøg. Grænsen er antal minutter før eller efter.",   # states the limit
+    "Du må selv flytte et besøg, når borgeren ikke længere kan vente.",          # "ikke længere"
+    "Du må selv flytte et besøg op til en halv time.",                           # no one named
+])
+def test_without_such_a_sentence_the_leader_decides_over_the_limit(analyzer, summary):
+    rule = entry(topic="Besøg", summary=summary, limit=Limit(30, "minutter"))
+    result = check(ask("Må jeg flytte et besøg 45 minutter?", analyzer), rule, analyzer=analyzer)
+    assert (result.status, result.beyond, result.decides) == ("over_limit", None, "leader")

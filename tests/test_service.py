@@ -329,3 +329,17 @@ def test_a_limit_in_the_entrys_words_is_kept(acceptance_db, service, question, v
     assert (reply.custom["verdict"], reply.custom["decides"]) == (verdict, decides), reply.text
     if verdict == "over_limit":
         assert not reply.text.startswith("Ja") and "28 dage" in reply.text
+
+
+def test_over_the_limit_the_answer_says_what_the_rule_says_then(demo_db, service):
+    outcome = service.answer("Må jeg komme 45 minutter senere til en borger, når borgeren har sagt ja?",
+                             "sundhed-og-omsorg", user_id="emp-1")
+    moved = (outcome.reply if outcome.reply.custom["type"] == "mandate_answer" else service.answer_from_entry(
+        "soo-besoegstidspunkt", "sundhed-og-omsorg", outcome.question_id, user_id="emp-1"))
+    assert moved.custom["mandate_id"] == "soo-besoegstidspunkt" and moved.custom["decides"] == "other"
+    assert "Større ændringer aftaler du med planlæggeren." in moved.text.split("\n")[0]
+    assert "godkendt af din leder" not in moved.text.split("\n")[0]
+    gift = service.answer("Må jeg tage imod en gave til 3.000 kr. fra en borger?", "hjemmeplejen-syd", store=False).reply
+    assert gift.custom["mandate_id"] == "sk-gaver"
+    assert (gift.custom["verdict"], gift.custom["decides"], gift.custom["tone"]) == ("over_limit", "nobody", "stop")
+    assert "Større gaver siger du pænt nej tak til." in gift.text
