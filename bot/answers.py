@@ -60,6 +60,8 @@ NOBODY_BADGE = "Ikke tilladt"
 """Badge of an exception that nobody may decide ("aldrig", "må ikke")."""
 CONDITION_BADGES = {"employee": "Ja, på betingelse", "team": "I beslutter, på betingelse"}
 """Badges of a "Ja, når ..." answer (the question touches a condition)."""
+OVER_NOBODY_CLOSING = "Er du i tvivl om beløbet eller grænsen, så spørg din leder: det er helt i orden at spørge."
+"""Closing of an answer over a limit where the rule says no ("Større gaver siger du pænt nej tak til.")."""
 RESTRICTION_CLOSING = "Er du i tvivl, om undtagelsen gælder for dig, så spørg din leder: det er helt i orden at spørge."
 CHECK_CLOSING = "Er du i tvivl, så spørg din leder: det er helt i orden at spørge, og du må gerne komme med et forslag."
 
@@ -238,8 +240,8 @@ def verdict_for(entry, check: "RuleCheck") -> Verdict:
             boss = "din leder" if decision == "leader" else (entry.decided_by or "den, der beslutter")
             headline = (f"{_OVER_LEADS[check.limit.unit]}: {boss} kan beslutte det op til {limit}, og du nævner "
                         f"{_sentence(asked)} Over grænsen skal det godkendes højere oppe: spørg din leder, hvem der gør det.")
-        if check.decides == "nobody":  # "Større gaver siger du pænt nej tak til."
-            return Verdict("over_limit", "nobody", headline, badge, "stop", RESTRICTION_CLOSING)
+        if check.decides == "nobody":  # "Større gaver siger du pænt nej tak til.": the badge says the same
+            return Verdict("over_limit", "nobody", headline, NOBODY_BADGE, "stop", OVER_NOBODY_CLOSING)
         return Verdict("over_limit", check.decides, headline, badge, "leader", OVER_LIMIT_CLOSING)
     if decision not in SELF_DECISIONS:
         return Verdict("decided", decision, _decision_headline(entry), _decision_badge(entry), "leader",

@@ -90,6 +90,25 @@ class Limit:
             raise ValueError(f"limit value must be >= 0, not {self.value!r}")
 
 
+WORKDAY_HOURS = 7.4
+"""Hours of a working day: the 37-hour full-time week of the Danish public sector's collective
+agreements over 5 days. A day is between 7.4 and 24 hours (:func:`duration_range`)."""
+
+
+def duration_range(value: float, unit: str, to_unit: str) -> tuple[float, float] | None:
+    """``value`` in ``unit`` as ``(smallest, largest)`` in ``to_unit`` when days meet hours or
+    minutes: a day is a working day (:data:`WORKDAY_HOURS`) or a calendar day (24 hours), so
+    "1½ time" is 0.06 to 0.2 days and "2 dage" 14.8 to 48 hours. None when they convert exactly
+    (:func:`convert`) or are not both durations."""
+    hours_per = {"minutter": 1 / 60, "timer": 1.0}
+    if unit == "dage" and to_unit in hours_per:
+        return value * WORKDAY_HOURS / hours_per[to_unit], value * 24 / hours_per[to_unit]
+    if to_unit == "dage" and unit in hours_per:
+        hours = value * hours_per[unit]
+        return hours / 24, hours / WORKDAY_HOURS
+    return None
+
+
 def convert(value: float, unit: str, to_unit: str) -> float | None:
     """``value`` in ``unit`` expressed in ``to_unit``, or None when the two do not convert.
 

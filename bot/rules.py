@@ -38,7 +38,7 @@ from typing import Any, Iterable
 import numpy as np
 import yaml
 
-from bot.domain import SELF_DECISIONS, Limit, convert
+from bot.domain import SELF_DECISIONS, Limit, convert, duration_range
 from bot.language import DATA_DIR, DanishAnalyzer, english_lemma, is_stop_word, normalise, stem_term, words
 from bot.quantities import Quantity, format_quantity, parse_quantities
 from bot.restrictions import restriction_for, restricts
@@ -254,9 +254,10 @@ def check(question, entry, *, embedder=None, carried_case: str | None = None,
         found = restriction_exception(sentence)
         return RuleCheck("exception", exception=found, case=sentence, **base)
 
-    # 4. An exception case by meaning.
+    # 4. An exception case by meaning. Not for a question with no words of its own ("hvad hvis det
+    # kun er 100 kr.?"): its embedding is about money in general and lands near any case of money.
     weak = by_words[0] if by_words is not None else None
-    for found, margin, (strong, weak_margin) in _by_meaning(question, entry, restrictive, embedder):
+    for found, margin, (strong, weak_margin) in (_by_meaning(question, entry, restrictive, embedder) if asked else ()):
         if margin >= strong:
             return RuleCheck("exception", exception=found, case=found["case"], **base)
         if margin >= weak_margin and weak is None:
@@ -660,7 +661,20 @@ def _against_limit(limit: Limit | None, quantities: Iterable[Quantity]) -> tuple
     for quantity in quantities:
         value = convert(quantity.value, quantity.unit, limit.unit)
         if value is None:
-            if limit.unit in TIME_UNITS and quantity.unit in TIME_UNITS and unclear is None:
+            # Days against hours: judged only when a working day and a calendar day agree
+            # ("1½ time" is within 2 days, "3 dage" over 4 hours, "20 timer" against 2 days is not clear).
+            spread = duration_range(quantity.value, quantity.unit, limit.unit)
+            top = quantity.upper if quantity.upper is not None else quantity.value
+            top_spread = duration_range(top, quantity.unit, limit.unit) if top != float("inf") else None
+            if spread is None:
+                continue
+            if spread[0] > limit.value + eps or (quantity.above and spread[0] >= limit.value - eps):
+                if spread[0] > over_value:
+                    over, over_value = quantity, spread[0]
+            elif top_spread is not None and top_spread[1] <= limit.value + eps and not quantity.above:
+                if spread[1] > within_value:
+                    within, within_value = quantity, spread[1]
+            elif unclear is None:
                 unclear = quantity
             continue
         upper = value if quantity.upper is None else (

@@ -73,7 +73,11 @@ def test_money_against_a_kr_limit(analyzer, text, status, value):
     ("Må vi tage en vikar ind i 3 dage?", "over_limit"),
     ("Må vi tage en vikar ind i en uge?", "over_limit"),  # a week is read as 7 days
     ("Må vi tage en vikar ind i to døgn?", "within_limit"),
-    ("Må vi tage en vikar ind i 5 timer?", "check"),  # hours do not convert to days
+    # hours against days: a day is 7.4 to 24 hours; judged where both readings agree
+    ("Må vi tage en vikar ind i 5 timer?", "within_limit"),
+    ("Må vi tage en vikar ind i 1½ time?", "within_limit"),
+    ("Må vi tage en vikar ind i 50 timer?", "over_limit"),
+    ("Må vi tage en vikar ind i 20 timer?", "check"),
     ("Må vi tage en vikar ind til 3 børn?", "condition"),  # no duration: "Ja, når ... 2 dage"
     # ranges, vague and open durations with the limit inside them: the bot cannot tell
     ("Må vi tage en vikar ind i et par dage?", "check"),

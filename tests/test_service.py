@@ -343,3 +343,20 @@ def test_over_the_limit_the_answer_says_what_the_rule_says_then(demo_db, service
     assert gift.custom["mandate_id"] == "sk-gaver"
     assert (gift.custom["verdict"], gift.custom["decides"], gift.custom["tone"]) == ("over_limit", "nobody", "stop")
     assert "Større gaver siger du pænt nej tak til." in gift.text
+    # the badge says what the headline says (a fresh user saw "kræver godkendelse" above a "nej tak")
+    assert gift.custom["badge"] == "Ikke tilladt" and "undtagelsen" not in gift.text
+
+
+def test_a_follow_up_of_only_an_amount_is_judged_against_the_limit(demo_db, service):
+    # README's example, after a plain gift question: 100 kr. is within the 200 kr. limit (a fresh
+    # user got "Det kommer an på: om dit tilfælde er kontanter og drikkepenge").
+    first = service.answer("Må jeg tage imod en gave fra en borger?", "hjemmeplejen-syd", store=False)
+    assert first.reply.custom["mandate_id"] == "sk-gaver"
+    follow = service.answer("hvad hvis det kun er 100 kr.?", "hjemmeplejen-syd", last_mandate_id="sk-gaver",
+                            store=False, carried_case=first.check.case)
+    assert (follow.reply.custom["mandate_id"], follow.reply.custom["verdict"]) == ("sk-gaver", "within_limit")
+    # after a gift card, the same follow-up keeps the gift card's "Nej"
+    card = service.answer("Må jeg tage imod et gavekort fra en borger?", "hjemmeplejen-syd", store=False)
+    follow = service.answer("hvad hvis det kun er 100 kr.?", "hjemmeplejen-syd", last_mandate_id="sk-gaver",
+                            store=False, carried_case=card.check.case)
+    assert follow.reply.custom["decides"] == "nobody"
