@@ -573,10 +573,15 @@ class ActionMadeMistake(Action):
         from bot.db.session import session_scope
         from bot.routes import route_answer
 
-        from bot.routes import detect_concern
+        from bot.routes import asks_permission, detect_concern
 
         service = default_service()
         text = tracker.latest_message.get("text") or ""
+        # "Må jeg komme 45 minutter senere til en borger?" reads like a mistake to the NLU (coming late);
+        # a permission question that names no mistake is answered from the catalogue (a fresh user's trial).
+        unit = current_unit(tracker)
+        if unit is not None and not detect_concern(text) and asks_permission(text):
+            return answer_question(dispatcher, tracker, text, unit, "ask_mandate")
         # "Hun har blå mærker igen, hvad gør jeg?" reads like a mistake to the NLU; concern for a
         # child or a citizen is always answered with the duty to report (a fresh user's trial).
         kind = "concern" if detect_concern(text) else "mistake"

@@ -106,6 +106,23 @@ def _words(text: str) -> str:
     return " " + " ".join(_WORD_RE.findall(text.lower())) + " "
 
 
+_PERMISSION_OPENER = re.compile(
+    r"^\s*(?:hej[,!.]?\s+|hello[,!.]?\s+|hi[,!.]?\s+)?(?:må|maa|kan|ka|skal|bør|have\s+lov\s+til|har\s+jeg\s+lov|"
+    r"er\s+det\s+ok|is\s+it\s+ok(?:ay)?|may|can|could|should|am\s+i\s+allowed)\s+(?:jeg|vi|man|i|we|to)\b",
+    re.IGNORECASE)
+_MISTAKE_CUE = re.compile(
+    r"\b(?:fejl\w*|kom\s+til\s+at|kommet\s+til\s+at|glem\w*|forkert\w*|uheld\w*|utilsigte\w*|mistake\w*|"
+    r"forgot\w*|wrong\w*|accident\w*|error\w*|by\s+mistake)", re.IGNORECASE)
+
+
+def asks_permission(text: str) -> bool:
+    """True for a message that asks permission ("Må jeg komme 45 minutter senere til en borger?",
+    "Can we ...") and names no mistake ("fejl", "kom til at", "glemt", "forkert", "by mistake"):
+    a mandate question, even where the NLU reads it as a mistake at work (coming late to a visit)."""
+    text = (text or "")[:MAX_TEXT]
+    return bool(_PERMISSION_OPENER.search(text)) and not _MISTAKE_CUE.search(text)
+
+
 def detect_concern(text: str, terms: Iterable[str] = ()) -> bool:
     """True when ``text`` voices concern for a child or a citizen: violence, threats, abuse,
     bruises, neglect, self-harm, or worry about a person (Danish and English).

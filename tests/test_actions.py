@@ -274,3 +274,25 @@ def test_concern_read_as_a_mistake_still_gets_the_duty_to_report(demo_db):
     payload = customs(messages)[0]
     assert payload["type"] == "route" and payload["route"] == "concern"
     assert payload["mandate_id"] == "bu-underretning" and "Alle laver fejl" not in messages[0]["text"]
+
+
+@pytest.mark.parametrize("text, kind", [
+    # From a fresh user's trial: the NLU took coming late to a visit for a mistake at work.
+    ("Må jeg komme 45 minutter senere til en borger?", "answer"),
+    ("Kan jeg komme en halv time senere til fru Jensen?", "answer"),
+    # A mistake named in the message stays a mistake.
+    ("Jeg kom til at give forkert medicin, hvad gør jeg?", "route"),
+    ("Må jeg selv skrive en utilsigtet hændelse, når jeg har glemt et besøg?", "route"),
+])
+def test_a_permission_question_read_as_a_mistake_is_answered_from_the_catalogue(demo_db, text, kind):
+    messages, _ = run(actions.ActionMadeMistake(), tracker(text, intent="made_mistake",
+                                                           slots={"unit": "sundhed-og-omsorg"}))
+    payload = customs(messages)[0]
+    if kind == "route":
+        assert payload["type"] == "route" and payload["route"] == "mistake"
+    else:
+        assert payload["type"] in ("mandate_answer", "clarify"), payload
+        if payload["type"] == "mandate_answer":
+            assert payload["mandate_id"] == "soo-besoegstidspunkt"
+        else:
+            assert "soo-besoegstidspunkt" in [o["mandate_id"] for o in payload["options"]]

@@ -88,6 +88,7 @@ REGEX_FUNCTIONS = {
     "quantities.bare_numbers": quantities.bare_numbers,
     "privacy.redact": redact,
     "routes.detect_concern": routes.detect_concern,
+    "routes.asks_permission": routes.asks_permission,
     "routes._kinds": routes._kinds,
     "routes._stems": routes._stems,
     "rules._sentences": rules._sentences,

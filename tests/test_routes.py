@@ -227,3 +227,18 @@ def test_action_made_mistake(db_url, routes_db, monkeypatch):
         assert message["custom"]["mandate_id"] == "databrud"
     finally:
         default_service.cache_clear()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Må jeg komme 45 minutter senere til en borger?", True),
+    ("hej, kan vi flytte besøget en time?", True),
+    ("Can I show up 50 minutes later?", True),
+    ("Jeg har lavet en fejl", False),
+    ("Må jeg skrive det, når jeg er kommet til at sende et brev forkert?", False),
+    ("I made a mistake, can I fix it myself?", False),
+    ("jeg kommer nok en time for sent til fru jensen, hvad gør jeg?", False),
+])
+def test_a_permission_question_is_told_from_a_mistake(text, expected):
+    from bot.routes import asks_permission
+
+    assert asks_permission(text) is expected
