@@ -322,6 +322,9 @@ class ActionListMandates(Action):
         if unit is None:
             dispatcher.utter_message(response="utter_ask_unit")
             return []
+        # The first action of a process has the cold-start budget: load the whole answering path
+        # here too, so that the questions after it (and after make run's "Klar") are answered in time.
+        default_service().warm_up(unit)
         return answer_question(dispatcher, tracker, "", unit, "list_mandates")
 
 
@@ -548,10 +551,21 @@ class ActionStoreFeedback(Action):
 
 
 def _warm_up() -> None:
+    """Load the answering path at start (``MANDAT_WARMUP=1``), for the first unit of the catalogue."""
     try:
-        default_service().analyzer.terms("vikar")
+        service = default_service()
+        service.analyzer.terms("vikar")
+        from sqlalchemy import select
+
+        from bot.db.models import Unit
+        from bot.db.session import session_scope
+
+        with session_scope(service.settings.database_url) as session:
+            unit = session.execute(select(Unit.id).order_by(Unit.id).limit(1)).scalar()
+        if unit is not None:
+            service.warm_up(unit)
     except Exception:  # pragma: no cover - warm-up is best effort
-        logger.exception("Warm-up of the Danish analyser failed")
+        logger.exception("Warm-up of the answering path failed")
 
 
 if os.environ.get("MANDAT_WARMUP") == "1":

@@ -126,6 +126,8 @@ class MandateService:
         self._index: CatalogueIndex | None = None
         self._fingerprint: tuple | None = None
         self._passages: PassageCache | None = None
+        self._warm_lock = threading.Lock()
+        self._warm = False
 
     @property
     def embedder(self) -> Embedder | None:
@@ -203,6 +205,26 @@ class MandateService:
             return unit.name if unit else unit_id
 
     # -- answering --------------------------------------------------------
+    WARM_UP_QUESTION = "Må jeg selv bestille en vikar, når en kollega er syg?"
+    """Asked once per process by :meth:`warm_up` (nothing stored)."""
+
+    def warm_up(self, unit_id: str) -> None:
+        """Load everything an answer needs, once per process: the analyser, the embedder, the
+        catalogue index with its passage vectors, the thesaurus and the rule check's vectors, by
+        answering :data:`WARM_UP_QUESTION` for ``unit_id`` with ``store=False``. A second caller waits
+        for the first. ``make run`` says "Klar" only after it (the readiness probe lists a team's
+        mandates, :class:`actions.actions.ActionListMandates`): otherwise the first questions after
+        "Klar" paid for the loading and ran past the action budget (a fresh user's trial).
+
+        Raises:
+            KeyError: ``unit_id`` is not a known unit.
+        """
+        with self._warm_lock:
+            if self._warm:
+                return
+            self.answer(self.WARM_UP_QUESTION, unit_id, store=False)
+            self._warm = True
+
     def answer(
         self,
         question: str,

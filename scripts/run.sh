@@ -104,7 +104,7 @@ main() {
     for _ in $(seq 1 600); do
       if curl -sf -m 30 "http://localhost:$RASA_PORT/webhooks/rest/webhook" \
            -H "Content-Type: application/json" -d "{\"sender\": \"run-sh-ready\", \"message\": \"Hvad må jeg selv bestemme?\", \"metadata\": {\"team\": \"hjemmeplejen-syd\"}}" \
-           | grep -q text; then
+           | grep -q "\"mandate_list\""; then
         echo ""
         echo "=== Klar: REST svarer på http://localhost:$RASA_PORT/webhooks/rest/webhook," \
              "admin-app på http://localhost:$ADMIN_PORT/ ==="

@@ -360,3 +360,16 @@ def test_a_follow_up_of_only_an_amount_is_judged_against_the_limit(demo_db, serv
     follow = service.answer("hvad hvis det kun er 100 kr.?", "hjemmeplejen-syd", last_mandate_id="sk-gaver",
                             store=False, carried_case=card.check.case)
     assert follow.reply.custom["decides"] == "nobody"
+
+
+def test_warm_up_answers_once_and_stores_nothing(demo_db, service, monkeypatch):
+    from sqlalchemy import func, select
+
+    from bot.db.session import session_scope
+
+    service.warm_up("hjemmeplejen-syd")
+    assert service._index is not None  # the catalogue index is built
+    monkeypatch.setattr(service, "answer", lambda *a, **k: pytest.fail("warm_up ran twice"))
+    service.warm_up("hjemmeplejen-syd")
+    with session_scope(demo_db) as session:
+        assert session.scalar(select(func.count(Question.id))) == 0
