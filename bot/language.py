@@ -188,6 +188,11 @@ _BACK_REFERENCE = re.compile(
 "what about 6 of them?")."""
 
 
+FOLLOW_UP_MAX_CHARS = 200
+"""A message longer than this is a new question, whatever its words (ten words fit easily): a long
+run of digits and hyphens is one "word" and was read three times for quantities."""
+
+
 def looks_like_follow_up(text: str) -> bool:
     """True for a short message that refers back to the last answer.
 
@@ -202,6 +207,8 @@ def looks_like_follow_up(text: str) -> bool:
     """
     from bot.quantities import bare_numbers, parse_quantities
 
+    if len(text or "") > FOLLOW_UP_MAX_CHARS:
+        return False
     norm = normalise(text)
     if len(words(norm)) > 10:
         return False

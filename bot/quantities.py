@@ -390,6 +390,11 @@ _CLOCK_WORDS = frozenset({"kl", "klokken", "at", "den", "d", "nr", "nummer", "nu
 "stue 12", "3 år"), not a count a follow-up could mean."""
 
 
+BARE_NUMBERS_MAX_CHARS = 300
+"""Only a short message is read for bare numbers: they serve follow-ups, which are at most ten words
+(:func:`bot.language.looks_like_follow_up`); a long message costs nothing here."""
+
+
 def bare_numbers(text: str) -> list[float]:
     """The numbers of ``text`` that are part of no quantity and no clock time, date, room or age:
     "what about 6 of them?" -> [6.0]; "hvad hvis vi er 12?" -> [12.0]; "kl. 14" -> [].
@@ -397,6 +402,8 @@ def bare_numbers(text: str) -> list[float]:
     A follow-up reads such a number in the unit of the previous answer's limit
     (:meth:`bot.service.MandateService.answer`). Linear time, as :func:`parse_quantities`.
     """
+    if len(text or "") > BARE_NUMBERS_MAX_CHARS:
+        return []
     text = unicodedata.normalize("NFC", text or "")
     toks = _tokens(text)
     taken = _quantity_spans(text)  # in text order: walked with one pointer (linear)
