@@ -395,18 +395,19 @@ BARE_NUMBERS_MAX_CHARS = 300
 (:func:`bot.language.looks_like_follow_up`); a long message costs nothing here."""
 
 
-def bare_numbers(text: str) -> list[float]:
+def bare_numbers(text: str, quantities: list[Quantity] | tuple[Quantity, ...] | None = None) -> list[float]:
     """The numbers of ``text`` that are part of no quantity and no clock time, date, room or age:
     "what about 6 of them?" -> [6.0]; "hvad hvis vi er 12?" -> [12.0]; "kl. 14" -> [].
 
     A follow-up reads such a number in the unit of the previous answer's limit
     (:meth:`bot.service.MandateService.answer`). Linear time, as :func:`parse_quantities`.
+    ``quantities``: ``parse_quantities(text)`` when the caller has it already (not read again).
     """
     if len(text or "") > BARE_NUMBERS_MAX_CHARS:
         return []
     text = unicodedata.normalize("NFC", text or "")
     toks = _tokens(text)
-    taken = _quantity_spans(text)  # in text order: walked with one pointer (linear)
+    taken = _quantity_spans(text, quantities)  # in text order: walked with one pointer (linear)
     span = 0
     out: list[float] = []
     for i, tok in enumerate(toks):
@@ -434,10 +435,10 @@ def bare_numbers(text: str) -> list[float]:
     return out
 
 
-def _quantity_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the quantities :func:`parse_quantities` finds in ``text`` (NFC)."""
+def _quantity_spans(text: str, quantities=None) -> list[tuple[int, int]]:
+    """Character spans of ``quantities`` (default: what :func:`parse_quantities` finds) in ``text`` (NFC)."""
     spans, position = [], 0
-    for quantity in parse_quantities(text):
+    for quantity in parse_quantities(text) if quantities is None else quantities:
         start = text.find(quantity.text, position)
         if start >= 0:
             spans.append((start, start + len(quantity.text)))

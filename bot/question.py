@@ -151,6 +151,7 @@ def parse(text: str, analyzer: DanishAnalyzer, embedder: "Embedder | None" = Non
     sentences = split_sentences(text)
     focus = asking_sentence(sentences) if len(sentences) > 1 else text.strip()
     tokens = tuple(analyzer.tokens(text))
+    quantities = tuple(parse_quantities(text))
     embedding = None
     if embedder is not None and text.strip():
         # Filler abbreviations ("ca.", "f.eks.") are left out of what is embedded, as out of the terms:
@@ -165,5 +166,5 @@ def parse(text: str, analyzer: DanishAnalyzer, embedder: "Embedder | None" = Non
     return Question(
         text=text, normalised=normalise(text), language="en" if looks_english(text) else "da",
         sentences=tuple(sentences), focus=focus, tokens=tokens, terms=tuple(analyzer.terms_of(list(tokens))),
-        quantities=tuple(parse_quantities(text)), embedding=embedding, numbers=tuple(bare_numbers(text)),
+        quantities=quantities, embedding=embedding, numbers=tuple(bare_numbers(text, quantities)),
     )

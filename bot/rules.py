@@ -762,12 +762,11 @@ def _text_limits_of(texts: tuple[str, ...]) -> tuple[tuple[Limit, str], ...]:
                 continue
             phrase = (cue.group(0).strip() + " " + quantity.text.strip()).strip()
             found.append((Limit(float(quantity.value), quantity.unit), phrase[0].lower() + phrase[1:]))
-    seen, out = set(), []
-    for limit, phrase in found:  # the first (and smallest) limit per unit
-        if limit.unit not in seen:
-            seen.add(limit.unit)
-            out.append(min(((l, p) for l, p in found if l.unit == limit.unit), key=lambda lp: lp[0].value))
-    return tuple(out)
+    smallest: dict[str, tuple[Limit, str]] = {}  # per unit, in the order the units first appear
+    for limit, phrase in found:
+        if limit.unit not in smallest or limit.value < smallest[limit.unit][0].value:
+            smallest[limit.unit] = (limit, phrase)
+    return tuple(smallest.values())
 
 
 def text_limits(entry) -> tuple[tuple[Limit, str], ...]:
